@@ -1,0 +1,1 @@
+"""The pod firmware: small modules with one job each (see docs/protocol.md for the wire format)."""

@@ -1,0 +1,278 @@
+"""Write tests/golden/protocol_v1.json: the golden vectors of wire protocol 1.0.
+
+Run once when the protocol changes (`python tests/golden/make_protocol_v1.py`), check the diff
+against docs/protocol.md by hand, and commit it. The host decoder and the firmware encoder are
+both tested against the committed file, so neither can drift from the other.
+"""
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gaitchain.protocol import (
+    Capability,
+    Command,
+    CommandCode,
+    CommandResult,
+    Echo,
+    ErrorCode,
+    ErrorReport,
+    ImuChip,
+    LogBlock,
+    Message,
+    Ping,
+    PodInfo,
+    Reply,
+    ResendRequest,
+    ResendUnavailable,
+    SampleBatch,
+    SampleFlags,
+    Segment,
+    Side,
+    Status,
+    StatusFlags,
+    StreamConfig,
+    encode,
+)
+
+HOST_TO_POD = (Ping, ResendRequest, Command)
+
+
+def _fields(message: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in vars(message).items():
+        if isinstance(value, np.ndarray):
+            out[name] = value.tolist()
+        elif isinstance(value, bytes):
+            out[name] = value.hex()
+        elif isinstance(value, tuple):
+            out[name] = list(value)  # pyright: ignore[reportUnknownArgumentType]
+        elif value is not None:
+            out[name] = int(value) if isinstance(value, int) else value
+    return out
+
+
+def _i16(rows: list[list[int]]) -> np.ndarray[Any, np.dtype[np.int16]]:
+    return np.array(rows, dtype=np.int16)
+
+
+def valid_messages() -> list[tuple[str, Message]]:
+    rng = np.random.default_rng(20261123)
+    full_acc = rng.integers(-32768, 32768, size=(18, 3)).astype(np.int16)
+    full_gyr = rng.integers(-32768, 32768, size=(18, 3)).astype(np.int16)
+    records = struct.pack("<IHH", 1_000, 620, 0x0101) + struct.pack("<IHH", 2_150, 605, 0x0000)
+    return [
+        (
+            "samples_two_six_axis",
+            SampleBatch(
+                0x0102,
+                7,
+                1_000_000,
+                8_333_333,
+                SampleFlags.NONE,
+                _i16([[0, 0, 2048], [-1, 1, 2048]]),
+                _i16([[0, 0, 0], [10, -10, 0]]),
+            ),
+        ),
+        (
+            "samples_default_batch",
+            SampleBatch(3, 123_456, 987_654_321, 4_166_667, SampleFlags.NONE, full_acc, full_gyr),
+        ),
+        (
+            "samples_mag_quat_resent_overrun",
+            SampleBatch(
+                0xFFFF,
+                0xFFFFFFFE,
+                (1 << 40) + 123,
+                16_666_667,
+                SampleFlags.RESENT | SampleFlags.OVERRUN | SampleFlags.MAG | SampleFlags.QUAT,
+                _i16([[-32768, 32767, 0], [1, 2, 3], [4, 5, 6]]),
+                _i16([[7, 8, 9], [-7, -8, -9], [32767, -32768, 1]]),
+                _i16([[100, -200, 300], [101, -201, 301], [102, -202, 302]]),
+                _i16([[16384, 0, 0, 0], [11585, 11585, 0, 0], [0, 0, 0, -16384]]),
+            ),
+        ),
+        (
+            "samples_mag_only",
+            SampleBatch(
+                9,
+                1,
+                0,
+                2_083_333,
+                SampleFlags.MAG,
+                _i16([[1, -1, 2]]),
+                _i16([[3, -3, 4]]),
+                _i16([[-5, 5, -6]]),
+            ),
+        ),
+        (
+            "pod_info",
+            PodInfo(
+                0x0A0B,
+                0,
+                Capability.MAG
+                | Capability.QUAT
+                | Capability.CHIP_QUAT
+                | Capability.STEP_LOG
+                | Capability.BATTERY,
+                0xDEADBEEF,
+                0,
+                3,
+                12,
+                Segment.SHANK,
+                Side.LEFT,
+                ImuChip.LSM6DSV16X,
+            ),
+        ),
+        (
+            "stream_config",
+            StreamConfig(
+                0x0A0B,
+                1,
+                120,
+                0.0048828125,
+                0.00030517578125,
+                0.0625,
+                SampleFlags.MAG | SampleFlags.QUAT,
+                12,
+            ),
+        ),
+        (
+            "status",
+            Status(
+                0x0A0B,
+                42,
+                87,
+                3_912,
+                StatusFlags.STREAMING | StatusFlags.BONDED,
+                2,
+                37,
+                215,
+                1_000_100,
+                3_600,
+            ),
+        ),
+        (
+            "status_battery_unknown",
+            Status(5, 0, 255, 0, StatusFlags.CONFIG_DEFAULTED, 0, 0, 0, 0, 1),
+        ),
+        ("ping", Ping(0x0A0B, 77)),
+        ("echo", Echo(0x0A0B, 77, (1 << 33) + 5_000_123)),
+        ("resend_request", ResendRequest(0x0A0B, 78, 1_000, 1_017)),
+        ("resend_unavailable", ResendUnavailable(0x0A0B, 78, 900, 999)),
+        ("command_start", Command(0x0A0B, 79, CommandCode.START)),
+        ("command_set_rate", Command(0x0A0B, 80, CommandCode.SET_RATE, (240,))),
+        (
+            "command_set_assignment",
+            Command(0x0A0B, 81, CommandCode.SET_ASSIGNMENT, (Segment.FOOT, Side.RIGHT)),
+        ),
+        ("command_identify", Command(0x0A0B, 82, CommandCode.IDENTIFY, (5,))),
+        ("command_get_info", Command(0x0A0B, 83, CommandCode.GET_INFO)),
+        ("reply_not_bonded", Reply(0x0A0B, 80, CommandCode.SET_RATE, CommandResult.NOT_BONDED)),
+        ("log_block", LogBlock(0x0A0B, 5, 12, 8, 1, records)),
+        ("log_block_empty", LogBlock(0x0A0B, 6, 13, 8, 1, b"")),
+        ("error", ErrorReport(0x0A0B, 3, ErrorCode.MALFORMED, "command 4: segment 9 unknown")),
+    ]
+
+
+def _direction(message: Message) -> str:
+    return "host_to_pod" if isinstance(message, HOST_TO_POD) else "pod_to_host"
+
+
+def build() -> dict[str, Any]:
+    valid: list[dict[str, Any]] = []
+    raw: dict[str, bytes] = {}
+    for name, message in valid_messages():
+        data = encode(message)
+        raw[name] = data
+        valid.append(
+            {
+                "name": name,
+                "type": type(message).__name__,
+                "direction": _direction(message),
+                "hex": data.hex(),
+                "fields": _fields(message),
+            }
+        )
+    example = raw["samples_two_six_axis"]
+    newer = bytes([0x11]) + example[1:] + b"\xaa\xbb"
+    valid.append(
+        {
+            "name": "samples_from_newer_minor",
+            "type": "SampleBatch",
+            "direction": "pod_to_host",
+            "decode_only": True,
+            "hex": newer.hex(),
+            "fields": valid[0]["fields"],
+        }
+    )
+    ping_newer = bytes([0x13]) + raw["ping"][1:] + b"\x01"
+    valid.append(
+        {
+            "name": "ping_from_newer_minor",
+            "type": "Ping",
+            "direction": "host_to_pod",
+            "decode_only": True,
+            "hex": ping_newer.hex(),
+            "fields": next(v["fields"] for v in valid if v["name"] == "ping"),
+        }
+    )
+
+    log = raw["log_block"]
+    bad_crc = bytearray(log)
+    bad_crc[-1] ^= 0x01
+    flags_at = 21
+    reserved_flag = bytearray(example)
+    reserved_flag[flags_at] |= 0x10
+    zero_count = bytearray(example[:22])
+    zero_count[20] = 0
+    resend_back = bytearray(raw["resend_request"])
+    struct.pack_into("<II", resend_back, 8, 10, 9)
+    invalid: list[tuple[str, str, bytes]] = [
+        ("short_header", "truncated", example[:5]),
+        ("samples_cut_short", "truncated", example[:-1]),
+        ("samples_trailing_byte", "oversized", example + b"\x00"),
+        ("longer_than_512", "oversized", example + bytes(600)),
+        ("major_version_2", "version", bytes([0x20]) + example[1:]),
+        ("unknown_type_99", "unknown_type", bytes([0x10, 99]) + example[2:]),
+        ("reserved_type_0", "corrupted", bytes([0x10, 0]) + example[2:]),
+        ("samples_reserved_flag", "corrupted", bytes(reserved_flag)),
+        ("samples_count_zero", "corrupted", bytes(zero_count)),
+        ("log_block_bad_crc", "corrupted", bytes(bad_crc)),
+        ("ping_trailing_byte", "oversized", raw["ping"] + b"\x00"),
+        ("resend_backwards", "corrupted", bytes(resend_back)),
+        ("command_set_rate_cut_short", "truncated", raw["command_set_rate"][:-1]),
+        ("command_without_code", "truncated", raw["command_start"][:8]),
+    ]
+    host_to_pod_names = {
+        "short_header",
+        "longer_than_512",
+        "major_version_2",
+        "reserved_type_0",
+        "ping_trailing_byte",
+        "resend_backwards",
+        "command_set_rate_cut_short",
+        "command_without_code",
+    }
+    return {
+        "protocol": "1.0",
+        "about": "Golden vectors of docs/protocol.md; generated by make_protocol_v1.py.",
+        "valid": valid,
+        "invalid": [
+            {
+                "name": name,
+                "kind": kind,
+                "checked_by_pod": name in host_to_pod_names,
+                "hex": data.hex(),
+            }
+            for name, kind, data in invalid
+        ],
+    }
+
+
+if __name__ == "__main__":
+    path = Path(__file__).with_name("protocol_v1.json")
+    path.write_text(json.dumps(build(), indent=1) + "\n")
+    print(f"wrote {path}")

@@ -1,0 +1,110 @@
+// Run gaitchain's firmware tests under real MicroPython (the WebAssembly port).
+//
+// usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR] [--only MODULE ...]
+//
+// Copies the firmware tree, the firmware tests and their fakes into MicroPython's virtual
+// filesystem under /repo (same layout as the repository), then runs tests/firmware/runner.py.
+// Lines starting with RESULT are JSON results; the exit code is the number of failures (max 100),
+// or 101 when the harness itself could not run.
+//
+// The WASM port has no native emitter: `@micropython.native` decorator lines are blanked (line
+// numbers kept) and the code runs as bytecode, which is the same Python semantics; mpy-cross
+// still compiles the native code for xtensawin in the test suite. `@micropython.viper` changes
+// integer semantics, so it is refused here rather than silently run as something else.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+
+function parseArgs(argv) {
+  const args = { only: [] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, "");
+    if (key === "only") args.only.push(argv[i + 1]);
+    else args[key] = argv[i + 1];
+  }
+  if (!args.firmware || !args.tests) {
+    console.error("usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR]");
+    process.exit(101);
+  }
+  return args;
+}
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    if (name === "__pycache__" || name.startsWith(".")) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...walk(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+function prepare(source, path) {
+  const lines = source.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const stripped = lines[i].trim();
+    if (stripped === "@micropython.viper") {
+      throw new Error(`${path}:${i + 1}: @micropython.viper is not allowed in firmware (see mp_harness.mjs)`);
+    }
+    if (stripped === "@micropython.native") lines[i] = "";
+  }
+  return lines.join("\n");
+}
+
+function copyTree(mp, source, target, transform) {
+  const files = [];
+  for (const path of walk(source)) {
+    const rel = relative(source, path);
+    const dest = `${target}/${rel.split("\\").join("/")}`;
+    mp.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
+    const data = path.endsWith(".py") && transform ? transform(readFileSync(path, "utf8"), path) : readFileSync(path);
+    mp.FS.writeFile(dest, data);
+    files.push(rel.split("\\").join("/"));
+  }
+  return files;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const output = [];
+const mp = await loadMicroPython({
+  heapsize: 8 * 1024 * 1024,
+  stdout: (line) => { output.push(line); console.log(line); },
+  stderr: (line) => console.error(line),
+});
+
+let firmwareModules;
+try {
+  const files = copyTree(mp, args.firmware, "/repo/firmware", prepare);
+  firmwareModules = files
+    .filter((f) => f.endsWith(".py"))
+    .map((f) => f.slice(0, -3).replace(/\/__init__$/, "").split("/").join("."));
+  copyTree(mp, args.tests, "/repo/tests/firmware", null);
+  if (args.golden) copyTree(mp, args.golden, "/repo/tests/golden", null);
+} catch (error) {
+  console.error(String(error.message || error));
+  process.exit(101);
+}
+
+const testModules = (args.only.length ? args.only : walk(args.tests)
+  .map((p) => relative(args.tests, p))
+  .filter((f) => /^test_[^/]*\.py$/.test(f))
+  .map((f) => f.slice(0, -3))).sort();
+
+let failed;
+try {
+  mp.runPython(`
+import sys
+sys.path[:0] = ["/repo/firmware", "/repo/tests/firmware/fakes", "/repo/tests/firmware"]
+import runner
+_failed = runner.run(${JSON.stringify(testModules)}, ${JSON.stringify(firmwareModules.filter((m) => m !== "main"))})
+`);
+  failed = mp.globals.get("_failed");
+} catch (error) {
+  console.error(String(error.message || error));
+  process.exit(101);
+}
+const results = output.filter((l) => l.startsWith("RESULT ")).map((l) => JSON.parse(l.slice(7)));
+const passed = results.filter((r) => r.ok).length;
+console.log(`micropython: ${passed} passed, ${results.length - passed} failed`);
+process.exit(Math.min(failed, 100));

@@ -180,9 +180,13 @@ def record_bytes(flags: int) -> int:
 
 
 def samples_per_notification(mtu: int, flags: int = 0) -> int:
-    """How many samples fit one notification at `mtu` for the record layout in `flags`."""
+    """How many samples fit one notification at `mtu` for the record layout in `flags`.
+
+    0 means the MTU is too small to stream that layout (below 37 bytes for six-axis samples).
+    """
     value_bytes = min(mtu - NOTIFY_OVERHEAD_BYTES, MAX_MESSAGE_BYTES)
-    return min(MAX_SAMPLES_PER_BATCH, (value_bytes - SAMPLES_PREFIX_BYTES) // record_bytes(flags))
+    fitting = (value_bytes - SAMPLES_PREFIX_BYTES) // record_bytes(flags)
+    return max(0, min(MAX_SAMPLES_PER_BATCH, fitting))
 
 
 DEFAULT_SAMPLES_PER_BATCH: Final = samples_per_notification(DEFAULT_MTU)

@@ -79,3 +79,14 @@ def test_spec_example_bytes_are_the_first_golden_vector(golden: dict[str, Any]) 
     vector = next(v for v in golden["valid"] if v["name"] == "samples_two_six_axis")
     dumped = "".join("".join(line.split("  ")[0].split()) for line in block.strip().splitlines())
     assert dumped == vector["hex"]
+
+
+def test_batch_size_follows_the_mtu() -> None:
+    from gaitchain.protocol import spec
+
+    assert spec.DEFAULT_SAMPLES_PER_BATCH == 18
+    assert spec.samples_per_notification(185) == 13
+    assert spec.samples_per_notification(247, spec.SampleFlags.MAG | spec.SampleFlags.QUAT) == 8
+    assert spec.samples_per_notification(37) == 1
+    assert spec.samples_per_notification(23) == 0
+    assert spec.samples_per_notification(1000) == (512 - 22) // 12

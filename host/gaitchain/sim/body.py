@@ -39,8 +39,6 @@ FloatArray = NDArray[np.float64]
 TOE_FOOT_FRACTION: Final = 0.75
 """The forefoot rocker (metatarsal heads) sits at this fraction of the foot length from the heel."""
 SWING_CLEARANCE_M: Final = 0.04
-NORMAL_PEAK_DORSIFLEXION_DEG: Final = 11.0
-"""Peak stance dorsiflexion of this model's normal gait (measured on it; Perry & Burnfield: ~10)."""
 _SENTINEL_S: Final = 2e9
 REACH_FRACTION: Final = 0.999
 """Hip-to-ankle distance never exceeds this fraction of the leg length (knee flexion >= ~5 deg)."""
@@ -58,22 +56,28 @@ SEGMENTS: Final = (
 def rot_x(angle_rad: FloatArray) -> FloatArray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([np.stack([one, zero, zero], -1), np.stack([zero, c, -s], -1),
-                     np.stack([zero, s, c], -1)], -2)
+    return np.stack(
+        [np.stack([one, zero, zero], -1), np.stack([zero, c, -s], -1), np.stack([zero, s, c], -1)],
+        -2,
+    )
 
 
 def rot_y(angle_rad: FloatArray) -> FloatArray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1),
-                     np.stack([-s, zero, c], -1)], -2)
+    return np.stack(
+        [np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1), np.stack([-s, zero, c], -1)],
+        -2,
+    )
 
 
 def rot_z(angle_rad: FloatArray) -> FloatArray:
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1),
-                     np.stack([zero, zero, one], -1)], -2)
+    return np.stack(
+        [np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1), np.stack([zero, zero, one], -1)],
+        -2,
+    )
 
 
 def apply(rotation: FloatArray, vector: FloatArray) -> FloatArray:
@@ -127,7 +131,9 @@ class Poses:
 class _FootCurves:
     """Pitch, eversion and heading of one foot as C1 interpolants over its keyframes."""
 
-    def __init__(self, feet: Footprints, walker: Walker, extra_ev: FloatArray, delay_pct: float) -> None:
+    def __init__(
+        self, feet: Footprints, walker: Walker, extra_ev: FloatArray, delay_pct: float
+    ) -> None:
         gait = walker.gait
         stance_s = gait.stance_fraction * gait.stride_s
         swing_s = gait.stride_s - stance_s
@@ -146,9 +152,11 @@ class _FootCurves:
             heading.append((max(ic, -1e8), feet.heading_rad[j]))
             if not standing_start:
                 pitch += [(ic, a * hs), (ff, 0.0)]
-                keys = ((ic, gait.eversion_at_contact_deg),
-                        (ic + peak_pct * stance_s, gait.peak_eversion_deg),
-                        (ic + resup_pct * stance_s, 0.0))
+                keys = (
+                    (ic, gait.eversion_at_contact_deg),
+                    (ic + peak_pct * stance_s, gait.peak_eversion_deg),
+                    (ic + resup_pct * stance_s, 0.0),
+                )
                 for time, value in keys:
                     if time < to:
                         normal_ev.append((time, a * value))
@@ -158,10 +166,13 @@ class _FootCurves:
             if standing_end:
                 continue
             a_next = feet.amplitude[j + 1]
-            pitch += [(ho, 0.0), (to, -a_next * to_angle),
-                      (to + 0.25 * swing_s, -0.55 * a_next * to_angle),
-                      (to + 0.6 * swing_s, 0.05 * a_next * hs),
-                      (to + 0.85 * swing_s, 1.05 * a_next * hs)]
+            pitch += [
+                (ho, 0.0),
+                (to, -a_next * to_angle),
+                (to + 0.25 * swing_s, -0.55 * a_next * to_angle),
+                (to + 0.6 * swing_s, 0.05 * a_next * hs),
+                (to + 0.85 * swing_s, 1.05 * a_next * hs),
+            ]
             for key in ((to, -1.5 * a_next), (to + 0.5 * swing_s, -3.0 * a_next)):
                 normal_ev.append(key)
                 faulty_ev.append(key)
@@ -190,8 +201,10 @@ class Body:
         self.walker = schedule.walker
         body = self.walker.body
         lld = self.walker.pelvis.leg_length_difference_m
-        self.leg_scale = {"left": 1 + lld / 2 / (body.thigh_m + body.shank_m),
-                          "right": 1 - lld / 2 / (body.thigh_m + body.shank_m)}
+        self.leg_scale = {
+            "left": 1 + lld / 2 / (body.thigh_m + body.shank_m),
+            "right": 1 - lld / 2 / (body.thigh_m + body.shank_m),
+        }
         self.curves: dict[str, _FootCurves] = {}
         self._build_curves()
         self._limit_dorsiflexion()
@@ -202,24 +215,30 @@ class Body:
         faults = self.walker.side(side)
         feet = self.schedule.feet[side]
         steps = self.schedule.steps_before(feet.ic_s)
-        weakness = np.minimum(1.0, faults.glute_med_weakness
-                              + faults.glute_med_fatigue_per_1000_steps * steps / 1000)
+        weakness = np.minimum(
+            1.0, faults.glute_med_weakness + faults.glute_med_fatigue_per_1000_steps * steps / 1000
+        )
         pelvis = self.walker.pelvis
         loaded = -side_sign(side) * pelvis.rotation_offset_deg * pelvis.pronation_per_rotation_deg
-        df_deficit = 0.0
-        if faults.ankle_df_limit_deg:
-            df_deficit = max(0.0, NORMAL_PEAK_DORSIFLEXION_DEG - faults.ankle_df_limit_deg)
-        return (faults.extra_eversion_deg
-                + faults.pronation_per_deficit_deg * faults.hip_ir_deficit_deg
-                + faults.glute_med_eversion_deg * weakness
-                + faults.df_pronation_per_deg * df_deficit
-                + max(loaded, 0.0) - max(-loaded, 0.0) * 0.5) * np.ones(feet.count)
+        df_deficit = faults.ankle_df_deficit_deg
+        return (
+            faults.extra_eversion_deg
+            + faults.pronation_per_deficit_deg * faults.hip_ir_deficit_deg
+            + faults.glute_med_eversion_deg * weakness
+            + faults.df_pronation_per_deg * df_deficit
+            + max(loaded, 0.0)
+            - max(-loaded, 0.0) * 0.5
+        ) * np.ones(feet.count)
 
     def _build_curves(self) -> None:
         for side in SIDES:
             faults = self.walker.side(side)
-            self.curves[side] = _FootCurves(self.schedule.feet[side], self.walker,
-                                            self._extra_eversion(side), faults.eversion_delay_pct)
+            self.curves[side] = _FootCurves(
+                self.schedule.feet[side],
+                self.walker,
+                self._extra_eversion(side),
+                faults.eversion_delay_pct,
+            )
 
     def foot(self, side: str, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Rotation and heel position of one foot."""
@@ -241,8 +260,12 @@ class Body:
             rate = curves.pitch(time, 1)
             psi = feet.heading_rad[index]
             toe = heel_floor[index] + toe_m * np.stack([np.cos(psi), np.sin(psi), 0 * psi], -1)
-            along = np.stack([np.cos(psi) * np.cos(theta), np.sin(psi) * np.cos(theta), np.sin(theta)], -1)
-            d_along = np.stack([-np.cos(psi) * np.sin(theta), -np.sin(psi) * np.sin(theta), np.cos(theta)], -1)
+            along = np.stack(
+                [np.cos(psi) * np.cos(theta), np.sin(psi) * np.cos(theta), np.sin(theta)], -1
+            )
+            d_along = np.stack(
+                [-np.cos(psi) * np.sin(theta), -np.sin(psi) * np.sin(theta), np.cos(theta)], -1
+            )
             return toe - toe_m * along, -toe_m * d_along * rate[:, None]
 
         rolling = (t_s >= ho) & (t_s < to)
@@ -260,7 +283,11 @@ class Body:
             h10 = u**3 - 2 * u**2 + u
             h01 = -2 * u**3 + 3 * u**2
             path = h00 * p0 + h10 * duration * v0 + h01 * p1
-            path[:, 2] += SWING_CLEARANCE_M * feet.amplitude[np.minimum(k + 1, feet.count - 1)] * np.sin(np.pi * u[:, 0]) ** 2
+            path[:, 2] += (
+                SWING_CLEARANCE_M
+                * feet.amplitude[np.minimum(k + 1, feet.count - 1)]
+                * np.sin(np.pi * u[:, 0]) ** 2
+            )
             heel[swinging] = path
         return rotation, heel
 
@@ -275,8 +302,9 @@ class Body:
         if not faults.glute_med_weakness and not faults.glute_med_fatigue_per_1000_steps:
             return np.zeros_like(t_s)
         steps = self.schedule.steps_before(t_s)
-        return np.minimum(1.0, faults.glute_med_weakness
-                          + faults.glute_med_fatigue_per_1000_steps * steps / 1000)
+        return np.minimum(
+            1.0, faults.glute_med_weakness + faults.glute_med_fatigue_per_1000_steps * steps / 1000
+        )
 
     def poses(self, t_s: FloatArray) -> Poses:
         t_s = np.asarray(t_s, dtype=np.float64)
@@ -287,19 +315,31 @@ class Body:
         two_pi = 2 * np.pi
         sway = gait.pelvis_sway_m * amplitude * np.sin(two_pi * phase_left)
         lateral = sway + pelvis_faults.lateral_shift_m
-        origin = np.stack([x - np.sin(path_heading) * lateral, y + np.cos(path_heading) * lateral,
-                           np.zeros_like(t_s)], axis=-1)
-        yaw = (-np.radians(gait.pelvis_rotation_deg) * amplitude * np.cos(two_pi * phase_left)
-               + np.radians(pelvis_faults.rotation_offset_deg))
-        obliquity = (np.radians(gait.pelvis_obliquity_deg) * amplitude * np.sin(two_pi * (phase_left + 0.13))
-                     + np.arcsin(pelvis_faults.leg_length_difference_m / (2 * body.hip_width_m)))
+        origin = np.stack(
+            [
+                x - np.sin(path_heading) * lateral,
+                y + np.cos(path_heading) * lateral,
+                np.zeros_like(t_s),
+            ],
+            axis=-1,
+        )
+        yaw = -np.radians(gait.pelvis_rotation_deg) * amplitude * np.cos(
+            two_pi * phase_left
+        ) + np.radians(pelvis_faults.rotation_offset_deg)
+        obliquity = np.radians(gait.pelvis_obliquity_deg) * amplitude * np.sin(
+            two_pi * (phase_left + 0.13)
+        ) + np.arcsin(pelvis_faults.leg_length_difference_m / (2 * body.hip_width_m))
         phases = {"left": phase_left, "right": phase_left - 0.5}
         weakness = {side: self._weakness(side, t_s) for side in SIDES}
         for side in SIDES:
             drop = np.radians(walker.side(side).glute_med_drop_deg) * weakness[side]
-            obliquity = obliquity + side_sign(side) * drop * _stance_window(phases[side]) * amplitude
-        tilt = np.radians(gait.pelvis_tilt_mean_deg + gait.pelvis_tilt_range_deg / 2 * amplitude
-                          * np.cos(2 * two_pi * (phase_left - 0.1)))
+            obliquity = (
+                obliquity + side_sign(side) * drop * _stance_window(phases[side]) * amplitude
+            )
+        tilt = np.radians(
+            gait.pelvis_tilt_mean_deg
+            + gait.pelvis_tilt_range_deg / 2 * amplitude * np.cos(2 * two_pi * (phase_left - 0.1))
+        )
         pelvis_yaw = path_heading + yaw
         pelvis_rotation = rot_z(pelvis_yaw) @ rot_x(obliquity) @ rot_y(tilt)
         feet = {side: self.foot(side, t_s) for side in SIDES}
@@ -307,39 +347,68 @@ class Body:
         rotation = {"pelvis": pelvis_rotation}
         origins = {"pelvis": origin}
         for side in SIDES:
-            self._leg(side, t_s, phases[side], amplitude, weakness[side], pelvis_yaw,
-                      pelvis_rotation, origin, feet[side], rotation, origins)
+            self._leg(
+                side,
+                t_s,
+                phases[side],
+                amplitude,
+                weakness[side],
+                pelvis_yaw,
+                pelvis_rotation,
+                origin,
+                feet[side],
+                rotation,
+                origins,
+            )
         return Poses(t_s, rotation, origins, path_heading, amplitude)
 
-    def _leg(self, side: str, t_s: FloatArray, phase: FloatArray, amplitude: FloatArray,
-             weakness: FloatArray, pelvis_yaw: FloatArray, pelvis_rotation: FloatArray,
-             pelvis_origin: FloatArray, foot: tuple[FloatArray, FloatArray],
-             rotation: dict[str, FloatArray], origins: dict[str, FloatArray]) -> None:
+    def _leg(
+        self,
+        side: str,
+        t_s: FloatArray,
+        phase: FloatArray,
+        amplitude: FloatArray,
+        weakness: FloatArray,
+        pelvis_yaw: FloatArray,
+        pelvis_rotation: FloatArray,
+        pelvis_origin: FloatArray,
+        foot: tuple[FloatArray, FloatArray],
+        rotation: dict[str, FloatArray],
+        origins: dict[str, FloatArray],
+    ) -> None:
         walker = self.walker
         gait, body, faults = walker.gait, walker.body, walker.side(side)
         sign = side_sign(side)
         window = _stance_window(phase) * amplitude
-        hip = pelvis_origin + apply(pelvis_rotation, np.tile([0.0, sign * body.hip_width_m, 0.0],
-                                                                (t_s.shape[0], 1)))
+        hip = pelvis_origin + apply(
+            pelvis_rotation, np.tile([0.0, sign * body.hip_width_m, 0.0], (t_s.shape[0], 1))
+        )
         foot_rotation, heel = foot
         ankle = self.ankle(foot_rotation, heel)
 
         frac = np.mod(phase, 1.0)
         hip_rot = gait.hip_rotation_mean_deg + amplitude * gait.hip_rotation_amplitude_deg * np.cos(
-            2 * np.pi * (frac - 0.3))
+            2 * np.pi * (frac - 0.3)
+        )
         missing = np.zeros_like(hip_rot)
         if faults.hip_ir_deficit_deg:
-            cap = gait.hip_rotation_mean_deg + gait.hip_rotation_amplitude_deg - faults.hip_ir_deficit_deg
+            cap = (
+                gait.hip_rotation_mean_deg
+                + gait.hip_rotation_amplitude_deg
+                - faults.hip_ir_deficit_deg
+            )
             capped = _soft_min(hip_rot, cap, 1.0)
             missing = hip_rot - capped
             hip_rot = capped
         hip_rot = hip_rot + faults.glute_med_rotation_deg * weakness * window
         curves = self.curves[side]
         extra_eversion = np.degrees(curves.eversion(t_s) - curves.normal_eversion(t_s))
-        knee_rot = (amplitude * gait.knee_rotation_amplitude_deg * np.cos(2 * np.pi * (frac - 0.15))
-                    + faults.knee_compensation * missing
-                    + gait.tibia_eversion_coupling * extra_eversion)
-        valgus = np.radians(faults.glute_med_adduction_deg) * weakness * window
+        knee_rot = (
+            amplitude * gait.knee_rotation_amplitude_deg * np.cos(2 * np.pi * (frac - 0.15))
+            + faults.knee_compensation * missing
+            + gait.tibia_eversion_coupling * extra_eversion
+        )
+        valgus = np.radians(faults.glute_med_valgus_deg) * weakness * window
 
         thigh_yaw = pelvis_yaw - sign * np.radians(hip_rot)
         shank_yaw = thigh_yaw - sign * np.radians(knee_rot)
@@ -367,8 +436,13 @@ class Body:
         lateral = np.array([0.0, side_sign(side) * self.walker.body.hip_width_m, 0.0])
         return pelvis_rotation @ lateral
 
-    def _pelvis_height(self, t_s: FloatArray, origin: FloatArray, pelvis_rotation: FloatArray,
-                       feet: dict[str, tuple[FloatArray, FloatArray]]) -> FloatArray:
+    def _pelvis_height(
+        self,
+        t_s: FloatArray,
+        origin: FloatArray,
+        pelvis_rotation: FloatArray,
+        feet: dict[str, tuple[FloatArray, FloatArray]],
+    ) -> FloatArray:
         """Pelvis height from the supporting legs.
 
         Each leg in stance would hold the hip at the height that gives its prescribed stance knee
@@ -392,13 +466,24 @@ class Body:
             scale = self.leg_scale[side]
             thigh_m, shank_m = body.thigh_m * scale, body.shank_m * scale
 
-            def height_for(knee_rad: FloatArray, horizontal: FloatArray = horizontal,
-                           ankle: FloatArray = ankle, hip_offset: FloatArray = hip_offset,
-                           thigh_m: float = thigh_m, shank_m: float = shank_m) -> FloatArray:
+            def height_for(
+                knee_rad: FloatArray,
+                horizontal: FloatArray = horizontal,
+                ankle: FloatArray = ankle,
+                hip_offset: FloatArray = hip_offset,
+                thigh_m: float = thigh_m,
+                shank_m: float = shank_m,
+            ) -> FloatArray:
                 reach = np.sqrt(thigh_m**2 + shank_m**2 + 2 * thigh_m * shank_m * np.cos(knee_rad))
-                return ankle[:, 2] - hip_offset[:, 2] + np.sqrt(np.maximum(reach**2 - horizontal**2, 1e-6))
+                return (
+                    ankle[:, 2]
+                    - hip_offset[:, 2]
+                    + np.sqrt(np.maximum(reach**2 - horizontal**2, 1e-6))
+                )
 
-            j = np.clip(np.searchsorted(footprints.ic_s, t_s, side="right") - 1, 0, footprints.count - 1)
+            j = np.clip(
+                np.searchsorted(footprints.ic_s, t_s, side="right") - 1, 0, footprints.count - 1
+            )
             ic, to = footprints.ic_s[j], footprints.to_s[j]
             in_stance = t_s < to
             progress = np.clip((t_s - ic) / stance_s, 0.0, 1.0)
@@ -415,26 +500,39 @@ class Body:
         return height
 
     def _limit_dorsiflexion(self) -> None:
-        """Raise the heel as soon as the ankle reaches its dorsiflexion limit (if a side has one)."""
+        """Raise the heel early where a side lacks dorsiflexion.
+
+        With the foot flat, dorsiflexion grows as the shank rolls forward; a free ankle reaches
+        some value at its nominal heel off. A limited ankle reaches its limit (that value minus
+        the deficit) earlier, and the heel rises then.
+        """
         samples = 60
         for side in SIDES:
             faults = self.walker.side(side)
-            if not faults.ankle_df_limit_deg:
+            if not faults.ankle_df_deficit_deg:
                 continue
             feet = self.schedule.feet[side]
             walking = np.nonzero((feet.ic_s > -1e8) & (feet.to_s < 1e8))[0]
             fraction = np.linspace(0.0, 1.0, samples)
-            t = (feet.ff_s[walking, None] + fraction * (feet.ho_s - feet.ff_s)[walking, None]).ravel()
+            t = (
+                feet.ff_s[walking, None] + fraction * (feet.ho_s - feet.ff_s)[walking, None]
+            ).ravel()
             poses = self.poses(t)
-            relative = np.swapaxes(poses.rotation[f"{side}_shank"], -1, -2) @ poses.rotation[f"{side}_foot"]
-            dorsiflexion = -np.degrees(np.arctan2(relative[:, 0, 2], relative[:, 2, 2]))
-            reached = (dorsiflexion >= faults.ankle_df_limit_deg).reshape(-1, samples)
+            relative = (
+                np.swapaxes(poses.rotation[f"{side}_shank"], -1, -2)
+                @ poses.rotation[f"{side}_foot"]
+            )
+            dorsiflexion = -np.degrees(np.arctan2(relative[:, 0, 2], relative[:, 2, 2])).reshape(
+                -1, samples
+            )
+            limit = dorsiflexion[:, -1] - faults.ankle_df_deficit_deg
+            reached = dorsiflexion >= limit[:, None]
             first = np.argmax(reached, axis=1)
             times = t.reshape(-1, samples)[np.arange(walking.size), first]
-            limited = reached.any(axis=1)
-            feet.ho_s[walking[limited]] = np.maximum(times[limited], feet.ff_s[walking[limited]] + 0.02)
-            self.curves[side] = _FootCurves(feet, self.walker, self._extra_eversion(side),
-                                            faults.eversion_delay_pct)
+            feet.ho_s[walking] = np.maximum(times, feet.ff_s[walking] + 0.02)
+            self.curves[side] = _FootCurves(
+                feet, self.walker, self._extra_eversion(side), faults.eversion_delay_pct
+            )
 
 
 def _rotate_about(v: FloatArray, axis: FloatArray, angle_rad: FloatArray) -> FloatArray:

@@ -39,7 +39,9 @@ class ParameterError(ValueError):
 def _check(name: str, value: float, low: float, high: float, unit: str = "") -> None:
     if not low <= value <= high:
         suffix = f" {unit}" if unit else ""
-        raise ParameterError(f"{name} = {value:g}{suffix} is outside the valid range {low:g} to {high:g}{suffix}")
+        raise ParameterError(
+            f"{name} = {value:g}{suffix} is outside the valid range {low:g} to {high:g}{suffix}"
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ class Gait:
         stride_m = self.stride_length_m
         if not 0.5 <= stride_m <= 2.0:
             raise ParameterError(
-                f"speed_mps {self.speed_mps:g} at cadence_spm {self.cadence_spm:g} gives a stride of "
+                f"speed_mps {self.speed_mps:g} at cadence_spm {self.cadence_spm:g} gives a stride "
+                f"of "
                 f"{stride_m:.2f} m; walking strides are 0.5 to 2.0 m, so change one of them"
             )
         _check("stance_fraction", self.stance_fraction, 0.55, 0.70)
@@ -157,25 +160,31 @@ class SideFaults:
       extra tibial internal rotation relative to the femur (`knee_compensation`) and extra eversion
       (`pronation_per_deficit_deg`).
     - `glute_med_weakness`: 0 (none) to 1 (severe) loss of gluteus medius control: excess femoral
-      adduction and internal rotation in stance, contralateral pelvic drop in single-limb stance,
+      internal rotation and medial collapse of the knee (valgus: the knee swings about the
+      hip-ankle line) in stance, contralateral pelvic drop in single-limb stance,
       more eversion; grows by `glute_med_fatigue_per_1000_steps` as the walk goes on.
-    - `ankle_df_limit_deg`: when > 0, the largest dorsiflexion the ankle reaches in stance; the heel
-      rises early and the midfoot pronates to compensate.
+    - `ankle_df_deficit_deg`: how much less dorsiflexion the ankle reaches in stance than a free
+      ankle would; the heel rises early (as soon as the limit is reached) and the midfoot
+      pronates to compensate (`df_pronation_per_deg`).
     - `extra_eversion_deg`, `eversion_delay_pct`: foot-level faults (more pronation, late
       resupination) independent of the chain above.
+
+    Eversion faults set the rearfoot's roll on the floor. The truth reports subtalar eversion as
+    the foot relative to the shank, which also contains the shank's own frontal-plane motion, so
+    amounts and timings there agree with the settings to within about a third.
     """
 
     hip_ir_deficit_deg: float = 0.0
     glute_med_weakness: float = 0.0
     glute_med_fatigue_per_1000_steps: float = 0.0
-    ankle_df_limit_deg: float = 0.0
+    ankle_df_deficit_deg: float = 0.0
     extra_eversion_deg: float = 0.0
     eversion_delay_pct: float = 0.0
     hip_ir_rom_deg: float = 40.0
     """Passive prone hip internal rotation range, for the assessment battery."""
     knee_compensation: float = 0.8
     pronation_per_deficit_deg: float = 0.5
-    glute_med_adduction_deg: float = 8.0
+    glute_med_valgus_deg: float = 8.0
     glute_med_rotation_deg: float = 8.0
     glute_med_drop_deg: float = 5.0
     glute_med_eversion_deg: float = 4.0
@@ -185,16 +194,21 @@ class SideFaults:
         p = f"{side}."
         _check(p + "hip_ir_deficit_deg", self.hip_ir_deficit_deg, 0.0, 30.0, "deg")
         _check(p + "glute_med_weakness", self.glute_med_weakness, 0.0, 1.0)
-        _check(p + "glute_med_fatigue_per_1000_steps", self.glute_med_fatigue_per_1000_steps, 0.0, 0.5)
-        if self.ankle_df_limit_deg:
-            _check(p + "ankle_df_limit_deg", self.ankle_df_limit_deg, 0.0, 20.0, "deg")
+        _check(
+            p + "glute_med_fatigue_per_1000_steps", self.glute_med_fatigue_per_1000_steps, 0.0, 0.5
+        )
+        _check(p + "ankle_df_deficit_deg", self.ankle_df_deficit_deg, 0.0, 15.0, "deg")
         _check(p + "extra_eversion_deg", self.extra_eversion_deg, -5.0, 15.0, "deg")
         _check(p + "eversion_delay_pct", self.eversion_delay_pct, 0.0, 20.0, "%")
         _check(p + "hip_ir_rom_deg", self.hip_ir_rom_deg, 0.0, 70.0, "deg")
         _check(p + "knee_compensation", self.knee_compensation, 0.0, 2.0)
         _check(p + "pronation_per_deficit_deg", self.pronation_per_deficit_deg, 0.0, 2.0)
-        for f in ("glute_med_adduction_deg", "glute_med_rotation_deg", "glute_med_drop_deg",
-                  "glute_med_eversion_deg"):
+        for f in (
+            "glute_med_valgus_deg",
+            "glute_med_rotation_deg",
+            "glute_med_drop_deg",
+            "glute_med_eversion_deg",
+        ):
             _check(p + f, float(getattr(self, f)), 0.0, 20.0, "deg")
         _check(p + "df_pronation_per_deg", self.df_pronation_per_deg, 0.0, 2.0)
 

@@ -47,16 +47,26 @@ class Path:
         u = (s - lap * period - corridor.straight_m) / turn_m
         in_turn = (u > 0) & (u < 1)
         direction = np.where(lap % 2 == 0, 1.0, -1.0)
-        curvature = np.where(in_turn, direction * (np.pi / turn_m) * (1 - np.cos(2 * np.pi * u)), 0.0)
-        heading = np.concatenate(([0.0], np.cumsum(0.5 * (curvature[1:] + curvature[:-1]) * _PATH_STEP_M)))
-        x = np.concatenate(([0.0], np.cumsum(0.5 * (np.cos(heading[1:]) + np.cos(heading[:-1])) * _PATH_STEP_M)))
-        y = np.concatenate(([0.0], np.cumsum(0.5 * (np.sin(heading[1:]) + np.sin(heading[:-1])) * _PATH_STEP_M)))
+        curvature = np.where(
+            in_turn, direction * (np.pi / turn_m) * (1 - np.cos(2 * np.pi * u)), 0.0
+        )
+        heading = np.concatenate(
+            ([0.0], np.cumsum(0.5 * (curvature[1:] + curvature[:-1]) * _PATH_STEP_M))
+        )
+        x = np.concatenate(
+            ([0.0], np.cumsum(0.5 * (np.cos(heading[1:]) + np.cos(heading[:-1])) * _PATH_STEP_M))
+        )
+        y = np.concatenate(
+            ([0.0], np.cumsum(0.5 * (np.sin(heading[1:]) + np.sin(heading[:-1])) * _PATH_STEP_M))
+        )
         self._x = CubicSpline(s, x)
         self._y = CubicSpline(s, y)
         self._heading = CubicSpline(s, heading)
         self.length_m = length_m
 
-    def point(self, s_m: FloatArray, derivative: int = 0) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def point(
+        self, s_m: FloatArray, derivative: int = 0
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """x, y and heading at arc lengths `s_m` (or their `derivative`-th derivative in s)."""
         return (
             np.asarray(self._x(s_m, derivative), dtype=np.float64),
@@ -124,13 +134,16 @@ def make_plan(
     *,
     corridor: Corridor | None = None,
     bout_s: float = 120.0,
-    stand_s: float = 8.0,
+    stand_s: float | None = None,
     lead_first: str = "left",
 ) -> Plan:
     """Stand `stand_s`, walk about `bout_s`, stand, walk ... for `duration_s` in all.
 
-    Every plan starts and ends standing. The lead foot alternates between bouts.
+    Every plan starts and ends standing (by default 8 s, less in walks under a minute). The lead
+    foot alternates between bouts.
     """
+    if stand_s is None:
+        stand_s = min(8.0, 0.15 * duration_s)
     if not 10.0 <= duration_s <= 24 * 3600:
         raise ParameterError(f"duration {duration_s:g} s is outside 10 s to 24 h")
     if not 0.5 <= stand_s <= 600:

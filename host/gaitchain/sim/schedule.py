@@ -1,9 +1,9 @@
 """Footprints and gait events of each foot, and the gait clock, for a plan.
 
 Every foot has a list of footprints. Footprint j is reached at initial contact `ic[j]`, the foot is
-flat from `ff[j]`, the heel rises at `ho[j]` and the toes leave at `to[j]`; the swing from footprint j
-to j+1 runs from `to[j]` to `ic[j+1]`. The first footprint is where the walker stands at the start
-(`ic` and `ff` before time 0); the last one is held to the end (`ho`, `to` after the end).
+flat from `ff[j]`, the heel rises at `ho[j]` and the toes leave at `to[j]`; the swing from
+footprint j to j+1 runs from `to[j]` to `ic[j+1]`. The first footprint is where the walker stands
+at the start (`ic` and `ff` before time 0); the last one is held to the end (`ho`, `to` after it).
 """
 
 from dataclasses import dataclass

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
-from gaitchain.protocol import Message, ProtocolError, SampleBatch, decode, encode
+from gaitchain.protocol import Message, ProtocolError, SampleBatch, decode, encode, spec
 
 
 def _as_plain(value: object) -> object:
@@ -82,8 +82,6 @@ def test_spec_example_bytes_are_the_first_golden_vector(golden: dict[str, Any]) 
 
 
 def test_batch_size_follows_the_mtu() -> None:
-    from gaitchain.protocol import spec
-
     assert spec.DEFAULT_SAMPLES_PER_BATCH == 18
     assert spec.samples_per_notification(185) == 13
     assert spec.samples_per_notification(247, spec.SampleFlags.MAG | spec.SampleFlags.QUAT) == 8

@@ -1,13 +1,13 @@
-"""The `gaitchain` command line."""
+"""`gaitchain protocol ...`: look at wire-protocol messages."""
 
 import argparse
 import sys
-from collections.abc import Sequence
 
 import numpy as np
 
-from . import __version__
-from .protocol import ProtocolError, SampleBatch, decode, spec
+from .. import __version__
+from ..protocol import ProtocolError, SampleBatch, decode, spec
+from .common import Commands
 
 
 def _format_field(value: object) -> str:
@@ -64,14 +64,7 @@ def _info_command(_: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gaitchain",
-        description="IMU pods and host software measuring the kinetic chain while a client walks.",
-    )
-    parser.add_argument("--version", action="version", version=f"gaitchain {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def register(commands: Commands) -> None:
     protocol = commands.add_parser("protocol", help="inspect wire-protocol messages")
     protocol_commands = protocol.add_subparsers(dest="protocol_command", required=True)
     decode_parser = protocol_commands.add_parser(
@@ -81,13 +74,3 @@ def build_parser() -> argparse.ArgumentParser:
     decode_parser.set_defaults(run=_decode_command)
     info_parser = protocol_commands.add_parser("info", help="print UUIDs and batch layout")
     info_parser.set_defaults(run=_info_command)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.run(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

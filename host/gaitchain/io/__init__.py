@@ -1,0 +1,1 @@
+"""Reading and writing recordings: the open recording format, importers and exporters."""

@@ -1,0 +1,1 @@
+"""Simulation of walkers, pods and their sensors for testing gaitchain without hardware."""

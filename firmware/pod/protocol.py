@@ -113,6 +113,14 @@ class SampleEncoder:
         offset = SAMPLES_PREFIX_BYTES + i * self.record_bytes
         struct.pack_into(_ACC_GYR, self._buf, offset, ax, ay, az, gx, gy, gz)
 
+    def copy_axes(self, i: int, field: int, src: bytearray, offset: int) -> None:
+        """Copy three little-endian int16 (6 bytes) from `src[offset:]` into record `i`:
+        `field` 0 is the accelerometer, 1 the gyroscope. IMU FIFOs hold exactly this layout."""
+        dst = self._buf
+        at = SAMPLES_PREFIX_BYTES + i * self.record_bytes + 6 * field
+        for k in range(6):
+            dst[at + k] = src[offset + k]
+
     def put_mag(self, i: int, mx: int, my: int, mz: int) -> None:
         struct.pack_into(
             _TRIPLE, self._buf, SAMPLES_PREFIX_BYTES + i * self.record_bytes + 12, mx, my, mz

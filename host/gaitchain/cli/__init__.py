@@ -5,7 +5,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import protocol_commands, sim_commands
+from . import fusion_commands, protocol_commands, sim_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     protocol_commands.register(commands)
     sim_commands.register(commands)
+    fusion_commands.register(commands)
     return parser
 
 

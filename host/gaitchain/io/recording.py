@@ -92,7 +92,8 @@ def _check_pod_entry(entry: object, index: int) -> dict[str, Any]:
     return pod
 
 
-def _read_csv(path: Path) -> tuple[FloatArray, bool]:
+def read_pod_csv(path: Path) -> tuple[FloatArray, bool]:
+    """One pod's CSV as (n, 7 or 10) floats and whether it has magnetometer columns."""
     if not path.is_file():
         raise RecordingError(f"{path} is listed in recording.json but does not exist")
     with path.open() as f:
@@ -178,7 +179,7 @@ def read_recording(directory: Path | str) -> Recording:
         if key in seen:
             raise RecordingError(f"{index_path}: two pods are the {pod['side']} {pod['segment']}")
         seen.add(key)
-        data, with_mag = _read_csv(directory / pod["file"])
+        data, with_mag = read_pod_csv(directory / pod["file"])
         extra = {k: v for k, v in pod.items() if k not in ("file", "segment", "side")}
         pods.append(
             PodRecording(

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from .body import Body, apply, rot_x, rot_y, rot_z
+from .body import Body, apply, rot_y
 from .params import G_MPS2, ImuErrors, ParameterError
 
 FloatArray = NDArray[np.float64]
@@ -188,76 +188,100 @@ def _field(position_m: FloatArray, disturbances: FloatArray, peak_ut: float) -> 
     return field
 
 
+class PodSensor:
+    """One pod's sensor on the walker: mounting, biases, scale and cross-axis errors are drawn
+    once; `measure` gives readings at any times, called once or chunk by chunk with increasing
+    times (as the emulated IMU chip does), continuing the gyro-bias random walk across calls."""
+
+    def __init__(
+        self, body: Body, spec: PodSpec, errors: ImuErrors, rng: np.random.Generator
+    ) -> None:
+        spec.validate()
+        errors.validate()
+        self.body = body
+        self.spec = spec
+        self.errors = errors
+        self._rng = rng
+        self.mount, self.offset = random_mount(
+            spec.segment, spec.side, errors.mounting_max_deg, rng
+        )
+        self.acc_matrix = self._imperfection()
+        self.gyr_matrix = self._imperfection()
+        self.acc_bias_mps2 = rng.normal(0.0, errors.acc_bias_mg * 1e-3 * G_MPS2, 3)
+        self.gyr_bias_radps = rng.normal(0.0, np.radians(errors.gyr_bias_dps), 3)
+        sides = ("left", "right") if spec.segment == "pelvis" else (spec.side,)
+        contacts = np.sort(np.concatenate([body.schedule.feet[s].ic_s for s in sides]))
+        self.contacts_s = contacts[contacts > 0]
+        self._last_t_s: float | None = None
+        self._mag: tuple[FloatArray, FloatArray, FloatArray] | None = None
+        if errors.mag:
+            path_length = body.schedule.plan.path.length_m
+            count = max(1, int(path_length / 15))
+            px, py, _ = body.schedule.plan.path.point(rng.uniform(0.0, path_length, count))
+            disturbances = np.stack([px, py, rng.uniform(0, 2 * np.pi, count)], axis=1)
+            soft = np.eye(3) + rng.normal(0.0, errors.soft_iron_pct / 100, (3, 3))
+            self._mag = (disturbances, soft, rng.normal(0.0, errors.hard_iron_ut, 3))
+
+    def _imperfection(self) -> FloatArray:
+        rng, errors = self._rng, self.errors
+        return (
+            np.eye(3)
+            + np.diag(rng.normal(0, errors.scale_error_pct / 100, 3))
+            + rng.normal(0, errors.cross_axis_pct / 100, (3, 3)) * (1 - np.eye(3))
+        )
+
+    def measure(
+        self, t_s: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray | None, FloatArray]:
+        """Specific force (m/s²), angular rate (rad/s), magnetic field (µT or None) and the gyro
+        bias (rad/s) in the sensor frame at increasing times `t_s`."""
+        rng, errors, spec = self._rng, self.errors, self.spec
+        rotation, acc, gyr, position = kinematics(
+            self.body, spec.body_segment, t_s, self.mount, self.offset
+        )
+        vertical, forward = impacts(
+            t_s, self.contacts_s, spec.segment, self.body.walker.gait.impact_g, errors
+        )
+        acc = acc + np.stack([forward, np.zeros_like(forward), vertical], axis=1) @ self.mount
+        previous = t_s[0] - 1.0 / spec.rate_hz if self._last_t_s is None else self._last_t_s
+        steps_s = np.diff(np.concatenate([[previous], t_s]))
+        self._last_t_s = float(t_s[-1])
+        walk_sd = np.radians(errors.gyr_bias_walk_dps_per_rts) * np.sqrt(np.maximum(steps_s, 0.0))
+        bias = self.gyr_bias_radps + np.cumsum(
+            rng.normal(0.0, 1.0, (t_s.shape[0], 3)) * walk_sd[:, None], axis=0
+        )
+        self.gyr_bias_radps = bias[-1].copy()
+        bandwidth_hz = spec.rate_hz / 2
+        acc_noise = errors.acc_noise_ug_per_rthz * 1e-6 * G_MPS2 * np.sqrt(bandwidth_hz)
+        gyr_noise = np.radians(errors.gyr_noise_mdps_per_rthz * 1e-3) * np.sqrt(bandwidth_hz)
+        acc = acc @ self.acc_matrix.T + self.acc_bias_mps2 + rng.normal(0.0, acc_noise, acc.shape)
+        gyr = gyr @ self.gyr_matrix.T + bias + rng.normal(0.0, gyr_noise, gyr.shape)
+        acc = np.clip(acc, -errors.acc_range_g * G_MPS2, errors.acc_range_g * G_MPS2)
+        gyr = np.clip(gyr, -np.radians(errors.gyr_range_dps), np.radians(errors.gyr_range_dps))
+        mag = None
+        if self._mag is not None:
+            disturbances, soft, hard = self._mag
+            field = _field(position, disturbances, errors.disturbance_ut)
+            clean: FloatArray = np.einsum("nji,nj->ni", rotation, field)
+            mag = clean @ soft.T + hard + rng.normal(0.0, 0.3, clean.shape)
+        return acc, gyr, mag, bias
+
+
 def synthesize(
     body: Body, spec: PodSpec, errors: ImuErrors, rng: np.random.Generator
 ) -> PodSignals:
-    spec.validate()
-    errors.validate()
+    """A whole recording of one pod, sampled on its own clock."""
+    sensor = PodSensor(body, spec, errors, rng)
     t_s = sample_times(body.schedule.plan.duration_s, spec, rng)
-    mount, offset = random_mount(spec.segment, spec.side, errors.mounting_max_deg, rng)
-    rotation, acc, gyr, position = kinematics(body, spec.body_segment, t_s, mount, offset)
-
-    contact_sides = ("left", "right") if spec.segment == "pelvis" else (spec.side,)
-    contacts = np.sort(np.concatenate([body.schedule.feet[s].ic_s for s in contact_sides]))
-    contacts = contacts[contacts > 0]
-    vertical, forward = impacts(t_s, contacts, spec.segment, body.walker.gait.impact_g, errors)
-    transient_segment = np.stack([forward, np.zeros_like(forward), vertical], axis=1)
-    acc = acc + transient_segment @ mount
-
-    def imperfection(size: float) -> FloatArray:
-        return (
-            np.eye(3)
-            + np.diag(rng.normal(0, size / 100, 3))
-            + (rng.normal(0, errors.cross_axis_pct / 100, (3, 3)) * (1 - np.eye(3)))
-        )
-
-    acc = acc @ imperfection(errors.scale_error_pct).T
-    gyr = gyr @ imperfection(errors.scale_error_pct).T
-    acc_bias = rng.normal(0.0, errors.acc_bias_mg * 1e-3 * G_MPS2, 3)
-    gyr_bias0 = rng.normal(0.0, np.radians(errors.gyr_bias_dps), 3)
-    period_s = 1.0 / spec.rate_hz
-    walk = np.cumsum(
-        rng.normal(
-            0.0, np.radians(errors.gyr_bias_walk_dps_per_rts) * np.sqrt(period_s), (t_s.shape[0], 3)
-        ),
-        axis=0,
-    )
-    gyr_bias = gyr_bias0 + walk
-    bandwidth_hz = spec.rate_hz / 2
-    acc = (
-        acc
-        + acc_bias
-        + rng.normal(
-            0.0, errors.acc_noise_ug_per_rthz * 1e-6 * G_MPS2 * np.sqrt(bandwidth_hz), acc.shape
-        )
-    )
-    gyr = (
-        gyr
-        + gyr_bias
-        + rng.normal(
-            0.0,
-            np.radians(errors.gyr_noise_mdps_per_rthz * 1e-3) * np.sqrt(bandwidth_hz),
-            gyr.shape,
-        )
-    )
-    acc = np.clip(acc, -errors.acc_range_g * G_MPS2, errors.acc_range_g * G_MPS2)
-    gyr = np.clip(gyr, -np.radians(errors.gyr_range_dps), np.radians(errors.gyr_range_dps))
-
-    mag = None
-    if errors.mag:
-        path_length = body.schedule.plan.path.length_m
-        count = max(1, int(path_length / 15))
-        s_points = rng.uniform(0.0, path_length, count)
-        px, py, _ = body.schedule.plan.path.point(s_points)
-        disturbances = np.stack([px, py, rng.uniform(0, 2 * np.pi, count)], axis=1)
-        field = _field(position, disturbances, errors.disturbance_ut)
-        soft = np.eye(3) + rng.normal(0.0, errors.soft_iron_pct / 100, (3, 3))
-        hard = rng.normal(0.0, errors.hard_iron_ut, 3)
-        clean: FloatArray = np.einsum("nji,nj->ni", rotation, field)
-        mag = clean @ soft.T + hard + rng.normal(0.0, 0.3, clean.shape)
+    acc, gyr, mag, bias = sensor.measure(t_s)
     return PodSignals(
-        spec, t_s, acc, gyr, mag, mount, offset, gyr_bias, np.broadcast_to(acc_bias, acc.shape)
+        spec,
+        t_s,
+        acc,
+        gyr,
+        mag,
+        sensor.mount,
+        sensor.offset,
+        bias,
+        np.broadcast_to(sensor.acc_bias_mps2, acc.shape),
     )
-
-
-__all__ = ["PodSignals", "PodSpec", "random_mount", "rot_x", "rot_y", "rot_z", "synthesize"]

@@ -1,6 +1,6 @@
 """Simulator speed: 10 minutes of 5 pods at 120 Hz, against real time and the 10 s target.
 
-    taskset -c 0 .venv/bin/python benchmarks/sim_bench.py
+taskset -c 0 .venv/bin/python benchmarks/sim_bench.py
 """
 
 import os
@@ -9,7 +9,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from gaitchain.sim.walk import WalkConfig, simulate_walk  # noqa: E402
+from gaitchain.sim.walk import WalkConfig, simulate_walk
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
 FIRMWARE_TESTS = REPO / "tests" / "firmware"
 GOLDEN_DIR = REPO / "tests" / "golden"
+SHIMS = REPO / "host" / "gaitchain" / "sim" / "mpshim"
 NODE_TOOLS = REPO / "tools" / "node"
 HARNESS = NODE_TOOLS / "mp_harness.mjs"
 PYRIGHT = NODE_TOOLS / "node_modules" / ".bin" / "pyright"
@@ -58,6 +59,8 @@ def run_micropython(firmware: Path = FIRMWARE, tests: Path = FIRMWARE_TESTS) -> 
             str(tests),
             "--golden",
             str(GOLDEN_DIR),
+            "--shims",
+            str(SHIMS),
         ],
         capture_output=True,
         text=True,

@@ -66,10 +66,20 @@ class Sampler:
         self.pending = True
 
     def poll(self, send: object) -> int:
-        """Read the FIFO and hand every full batch to `send(message, seq)`; return how many."""
+        """Read the FIFO until it is below the watermark again (its interrupt is a level: it
+        rises only after the FIFO drained) and hand every full batch to `send(message, seq)`;
+        return how many batches went out."""
         self.pending = False
+        sent = 0
+        capacity = len(self._buf) // _WORD
+        while True:
+            words = self._imu.read_fifo(self._buf)  # type: ignore[attr-defined]
+            sent += self._words(words, send)
+            if words < capacity:
+                return sent
+
+    def _words(self, words: int, send: object) -> int:
         imu = self._imu
-        words = imu.read_fifo(self._buf)  # type: ignore[attr-defined]
         sent = 0
         if imu.overrun:  # type: ignore[attr-defined]
             imu.overrun = False  # type: ignore[attr-defined]

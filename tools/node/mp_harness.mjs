@@ -1,9 +1,11 @@
 // Run gaitchain's firmware tests under real MicroPython (the WebAssembly port).
 //
-// usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR] [--only MODULE ...]
+// usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR] [--shims DIR]
+//                            [--only MODULE ...]
 //
-// Copies the firmware tree, the firmware tests and their fakes into MicroPython's virtual
-// filesystem under /repo (same layout as the repository), then runs tests/firmware/runner.py.
+// Copies the firmware tree, the firmware tests (with their fakes/) and the MicroPython stand-ins
+// (--shims: gaitchain's sim/mpshim; MicroPython's own built-in modules win over them) into
+// MicroPython's virtual filesystem under /repo, then runs tests/firmware/runner.py.
 // Lines starting with RESULT are JSON results; the exit code is the number of failures (max 100),
 // or 101 when the harness itself could not run.
 //
@@ -81,6 +83,7 @@ try {
     .map((f) => f.slice(0, -3).replace(/\/__init__$/, "").split("/").join("."));
   copyTree(mp, args.tests, "/repo/tests/firmware", null);
   if (args.golden) copyTree(mp, args.golden, "/repo/tests/golden", null);
+  if (args.shims) copyTree(mp, args.shims, "/repo/shims", null);
 } catch (error) {
   console.error(String(error.message || error));
   process.exit(101);
@@ -95,7 +98,7 @@ let failed;
 try {
   mp.runPython(`
 import sys
-sys.path[:0] = ["/repo/firmware", "/repo/tests/firmware/fakes", "/repo/tests/firmware"]
+sys.path[:0] = ["/repo/firmware", "/repo/shims", "/repo/tests/firmware/fakes", "/repo/tests/firmware"]
 import runner
 _failed = runner.run(${JSON.stringify(testModules)}, ${JSON.stringify(firmwareModules.filter((m) => m !== "main"))})
 `);

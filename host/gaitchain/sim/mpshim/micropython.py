@@ -1,4 +1,7 @@
-"""CPython stand-in for MicroPython's built-in `micropython` module (compile-time helpers only)."""
+# pyright: basic
+"""CPython stand-in for MicroPython's built-in `micropython` module (compile-time helpers only).
+
+Under MicroPython the built-in module wins, so this file is never used there."""
 
 from collections.abc import Callable
 from typing import TypeVar

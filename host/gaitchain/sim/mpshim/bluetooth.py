@@ -1,4 +1,6 @@
-"""A fake of MicroPython's `bluetooth` module for firmware tests (CPython and MicroPython).
+# pyright: basic
+"""MicroPython's `bluetooth` module, emulated: for firmware tests (CPython and MicroPython) and
+virtual pods.
 
 It follows the documented API of `bluetooth.BLE`: `active`, `config`, `irq`,
 `gatts_register_services` (handles in declaration order), `gatts_write`, `gatts_read`,
@@ -44,7 +46,7 @@ class BLE:
     def __init__(self) -> None:
         self._active = False
         self._irq = None
-        self.configured = {"mtu": 23}
+        self.configured: dict = {"mtu": 23}
         self.values = {}
         self.buffers = {}
         self.services = []
@@ -63,7 +65,7 @@ class BLE:
             self._active = bool(state)
         return self._active
 
-    def config(self, *args: object, **kwargs: object) -> object:
+    def config(self, *args: str, **kwargs: object) -> object:
         if args:
             return self.configured[args[0]]
         self.configured.update(kwargs)
@@ -103,20 +105,21 @@ class BLE:
             raise OSError(ENOMEM)
         payload = bytes(data)  # type: ignore[call-overload]
         if len(payload) > self.mtu - 3:
-            raise ValueError("notification of %d bytes exceeds MTU %d" % (len(payload), self.mtu))
+            raise ValueError(f"notification of {len(payload)} bytes exceeds MTU {self.mtu}")
         self.outstanding += 1
         self.notified.append(payload)
 
     def gap_advertise(
         self,
         interval_us: object,
-        adv_data: object = None,
-        resp_data: object = None,
+        adv_data: "bytes | None" = None,
+        resp_data: "bytes | None" = None,
         connectable: bool = True,
     ) -> None:
-        self.advertising = (
-            None if interval_us is None else (bytes(adv_data or b""), bytes(resp_data or b""))
-        )  # type: ignore[call-overload]
+        if interval_us is None:
+            self.advertising = None
+        else:
+            self.advertising = (bytes(adv_data or b""), bytes(resp_data or b""))
 
     def gap_disconnect(self, conn_handle: int) -> bool:
         if conn_handle != self.conn:
@@ -162,7 +165,9 @@ class BLE:
         return out
 
     def handle_of(self, uuid: object) -> int:
+        """The value handle of the characteristic with this UUID (a UUID or its string)."""
+        wanted = str(getattr(uuid, "value", uuid)).lower()
         for handle in self.characteristics:
-            if self.characteristics[handle][0] == uuid:
+            if str(self.characteristics[handle][0].value).lower() == wanted:
                 return handle
         raise KeyError(uuid)

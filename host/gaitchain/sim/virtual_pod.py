@@ -1,0 +1,167 @@
+"""Virtual pods: the pod firmware itself, running under CPython on an emulated IMU chip.
+
+A `VirtualPod` is the firmware's `Pod` controller with its real driver, sampler, clock, encoder,
+backlog and BLE link code. Underneath it are a register-level LSM6DSV16X (`lsm6dsv16x`) fed by a
+simulated walker through `PodSensor`, an emulated BLE peripheral with MicroPython's `bluetooth`
+API (`mpshim.bluetooth`), a battery that drains, and a clock of its own: the chip's oscillator
+runs `clock_ppm` off, and the pod boots at `boot_s` on the true time base, so device time and host
+time differ by an offset and a drift, as with real pods.
+
+Time is injected: `advance_to(t_s)` moves the true time; the chip samples, raises its watermark
+interrupt, and the firmware's main-loop body runs, in steps of `step_s`. Nothing reads the wall
+clock, so tests are exact and as fast as the CPU allows.
+
+The firmware is imported from the repository's `firmware/` directory (or `GAITCHAIN_FIRMWARE`),
+with the `mpshim` modules standing in for MicroPython's `micropython` and `bluetooth`.
+"""
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .body import Body
+from .imu import PodSensor, PodSpec
+from .lsm6dsv16x import Lsm6dsv16xEmulator
+from .params import ImuErrors
+
+FloatArray = NDArray[np.float64]
+
+SHIM_DIR: Final = Path(__file__).resolve().parent / "mpshim"
+SEGMENT_CODES: Final = {"unassigned": 0, "pelvis": 1, "thigh": 2, "shank": 3, "foot": 4}
+
+
+def firmware_dir() -> Path:
+    """Where the firmware sources are: $GAITCHAIN_FIRMWARE, else the repository's firmware/."""
+    configured = os.environ.get("GAITCHAIN_FIRMWARE")
+    path = Path(configured) if configured else Path(__file__).resolve().parents[3] / "firmware"
+    if not (path / "pod" / "controller.py").is_file():
+        raise FileNotFoundError(
+            f"pod firmware not found at {path}; set GAITCHAIN_FIRMWARE to the firmware directory"
+        )
+    return path
+
+
+def load_firmware() -> dict[str, ModuleType]:
+    """Import the firmware modules (once per process) with the MicroPython stand-ins."""
+    for path in (str(SHIM_DIR), str(firmware_dir())):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    names = ("pod.controller", "pod.link", "pod.imu.lsm6dsv16x", "pod.protocol", "bluetooth")
+    return {name: importlib.import_module(name) for name in names}
+
+
+class Battery:
+    """A 1-cell LiPo that drains linearly with time at `current_ma` from `capacity_mah`."""
+
+    def __init__(
+        self, capacity_mah: float = 300.0, current_ma: float = 40.0, charge: float = 0.9
+    ) -> None:
+        self.capacity_mah = capacity_mah
+        self.current_ma = current_ma
+        self.charge = charge
+        self.elapsed_s = 0.0
+
+    def level(self) -> float:
+        used = self.current_ma * self.elapsed_s / 3600.0 / self.capacity_mah
+        return max(0.0, self.charge - used)
+
+    def read(self) -> tuple[int, int]:
+        level = self.level()
+        return round(100 * level), round(3300 + 900 * level)
+
+
+class Led:
+    def __init__(self) -> None:
+        self.level = 0
+        self.changes = 0
+
+    def value(self, level: int | None = None) -> int:
+        if level is not None and level != self.level:
+            self.level = level
+            self.changes += 1
+        return self.level
+
+
+@dataclass
+class VirtualPodConfig:
+    pod_id: int
+    segment: str
+    side: str
+    rate_hz: int = 120
+    boot_s: float = 0.0
+    clock_ppm: float = 0.0
+    step_s: float = 0.005
+    errors: ImuErrors = field(default_factory=ImuErrors)
+
+
+class VirtualPod:
+    def __init__(self, body: Body, config: VirtualPodConfig, rng: np.random.Generator) -> None:
+        modules = load_firmware()
+        self.config = config
+        self.body = body
+        spec = PodSpec(config.segment, config.side, float(config.rate_hz), config.clock_ppm)
+        self.sensor = PodSensor(body, spec, config.errors, rng)
+        self.boot_s = config.boot_s
+        self.chip = Lsm6dsv16xEmulator(self._signal, oscillator_ppm=config.clock_ppm)
+        self.ble: Any = modules["bluetooth"].BLE()
+        self.battery = Battery()
+        self.led = Led()
+        self.resets = 0
+        self.now_s = config.boot_s
+        settings = {
+            "pod_id": config.pod_id,
+            "segment": config.segment,
+            "side": config.side,
+            "rate_hz": config.rate_hz,
+            "acc_range_g": 16,
+            "gyr_range_dps": 2000,
+        }
+        driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
+        link = modules["pod.link"].BleLink(self.ble, config.pod_id)
+        self.pod: Any = modules["pod.controller"].Pod(
+            settings,
+            driver,
+            link,
+            self.battery,
+            self.led,
+            self._reset,
+            self._now_ms,
+            boot_id=int(rng.integers(1, 2**30)),
+        )
+        self.chip.on_int1_rising = self._interrupt
+
+    def _signal(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The chip's physical time starts at power-on: `boot_s` on the true time base."""
+        acc, gyr, _, _ = self.sensor.measure(np.asarray(t_s, dtype=np.float64) + self.boot_s)
+        return acc, gyr
+
+    def _interrupt(self) -> None:
+        sampler = self.pod.sampler
+        if sampler is not None:
+            sampler.on_interrupt()
+
+    def _now_ms(self) -> int:
+        return int((self.now_s - self.boot_s) * 1000)
+
+    def _reset(self) -> None:
+        self.resets += 1
+
+    def advance_to(self, t_s: float) -> None:
+        """Run the pod up to true time `t_s` (chip sampling, interrupts, main-loop passes)."""
+        step = self.config.step_s
+        while self.now_s < t_s - 1e-12:
+            self.now_s = min(t_s, self.now_s + step)
+            self.battery.elapsed_s = self.now_s - self.boot_s
+            self.chip.advance_to(self.now_s - self.boot_s)
+            self.pod.service()
+
+    @property
+    def segment_code(self) -> int:
+        return SEGMENT_CODES[self.config.segment]

@@ -53,6 +53,7 @@ _KEYS = (
     ("log_when_disconnected", False, _BOOLS),
     ("log_full_policy", "stop", LOG_FULL_POLICIES),
     ("board", DEFAULT_BOARD, _BOARDS),
+    ("stream_orientation", False, _BOOLS),
 )
 
 

@@ -19,7 +19,7 @@ from .clock import ChipClock
 from .imu.lsm6dsv16x import Lsm6dsv16x
 from .link import BleLink
 from .protocol import MessageEncoder, SampleEncoder
-from .sampler import Sampler
+from .sampler import ORIENTATION_CHIP, ORIENTATION_NONE, Sampler
 
 FW_MAJOR = const(0)
 FW_MINOR = const(1)
@@ -31,8 +31,10 @@ RATES_HZ = (60, 120, 240, 480)
 
 CAP_BATTERY = const(1 << 6)
 CAP_QUAT = const(1 << 1)
+CAP_CHIP_QUAT = const(1 << 2)
 
 ST_STREAMING = const(1 << 0)
+ST_LOGGING = const(1 << 1)
 ST_CONFIG_DEFAULTED = const(1 << 2)
 ST_LOW_BATTERY = const(1 << 3)
 ST_BONDED = const(1 << 6)
@@ -46,6 +48,8 @@ R_FAILED = const(5)
 E_MALFORMED = const(1)
 E_UNKNOWN_TYPE = const(2)
 E_VERSION = const(3)
+
+BACKLOG_SECONDS = const(30)
 
 CHIP_LSM6DSV16X = const(1)
 _STATUS_PERIOD_MS = const(1000)
@@ -84,6 +88,7 @@ class Pod:
         self.backlog = Backlog()
         self.sampler = None  # type: Sampler | None
         self.streaming = False
+        self.logging = False
         self.unsent_seq = 0
         self.status_seq = 0
         self.started_ms = now_ms()  # type: ignore[operator]
@@ -91,28 +96,60 @@ class Pod:
         self._identify_until_ms = 0
         self._timestamp = bytearray(4)
         self._batch = 18
+        self._layout = 0
         self.link.set_info(self._pod_info(0))
 
     # -- streaming -----------------------------------------------------------------------
     def start(self) -> None:
         """Configure the IMU at the configured rate and stream, batches sized to the MTU."""
         rate_hz = self.config["rate_hz"]
+        orientation = bool(self.config.get("stream_orientation", False))
+        self._layout = p.FLAG_QUAT if orientation else 0
+        record = p.record_bytes(self._layout)
+        mtu_batch = (min(self.link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record
+        self._batch = max(1, min(18, mtu_batch))
+        words_per_sample = 3 if orientation else 2
         self.imu.configure(
             rate_hz,
             self.config["acc_range_g"],
             self.config["gyr_range_dps"],
-            watermark_words=2 * 18 + 3,
+            watermark_words=self._batch * words_per_sample + self._batch // 8 + 1,
+            quaternion=orientation,
         )
-        mtu_batch = (min(self.link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // 12
-        self._batch = max(1, min(18, mtu_batch))
-        self.encoder = SampleEncoder(self.pod_id, self._batch)
-        self.backlog.set_message_bytes(p.SAMPLES_PREFIX_BYTES + 12 * self._batch)
+        self.encoder = SampleEncoder(self.pod_id, self._batch, self._layout)
+        self._size_backlog(rate_hz)
+        self.backlog.set_message_bytes(p.SAMPLES_PREFIX_BYTES + record * self._batch)
+        self.logging = False
         sampler = self.sampler
         seq = sampler.seq if sampler is not None else 0
-        self.sampler = Sampler(self.imu, self.encoder, self.clock, self.imu.ticks_per_sample)
+        self.sampler = Sampler(
+            self.imu,
+            self.encoder,
+            self.clock,
+            self.imu.ticks_per_sample,
+            orientation=ORIENTATION_CHIP if orientation else ORIENTATION_NONE,
+        )
         self.sampler.seq = seq
         self.streaming = True
         self.link.send(self._stream_config(0))
+
+    def _size_backlog(self, rate_hz: int) -> None:
+        """Hold the last BACKLOG_SECONDS of batches where RAM allows (240 and 480 Hz need a
+        board with PSRAM); otherwise keep the default ring, which fits internal RAM."""
+        wanted = (BACKLOG_SECONDS * rate_hz + self._batch - 1) // self._batch + 4
+        if wanted <= self.backlog.capacity_packets:
+            return
+        held = self.backlog
+        self.backlog = Backlog(1, 1)  # release the old ring before allocating the larger one
+        del held
+        try:
+            self.backlog = Backlog(wanted)
+        except MemoryError:
+            self.backlog = Backlog()
+
+    def seconds_held(self) -> float:
+        """How many seconds of batches the backlog holds at the current rate."""
+        return self.backlog.capacity_packets * self._batch / self.config["rate_hz"]
 
     def stop(self) -> None:
         if self.sampler is not None and self.streaming:
@@ -229,8 +266,13 @@ class Pod:
             self.link.send(self._pod_info(seq))
         elif code == p.CMD_GET_STREAM_CONFIG:
             self.link.send(self._stream_config(seq))
+        elif code == p.CMD_ENTER_LOGGING:
+            # Streaming stops and the pod reports logging; what it logs comes with step logging.
+            if self.streaming:
+                self.stop()
+            self.logging = True
         else:
-            return R_UNSUPPORTED  # ENTER_LOGGING arrives with step logging
+            return R_UNSUPPORTED
         return R_OK
 
     def advertise(self) -> None:
@@ -260,7 +302,7 @@ class Pod:
     def _pod_info(self, seq: int) -> memoryview:
         return self.messages.pod_info(
             seq,
-            CAP_BATTERY,
+            CAP_BATTERY | CAP_QUAT | CAP_CHIP_QUAT,
             self.boot_id,
             FW_MAJOR,
             FW_MINOR,
@@ -278,7 +320,7 @@ class Pod:
             imu.acc_scale_mps2_per_lsb,
             imu.gyr_scale_radps_per_lsb,
             0.0,
-            0,
+            self._layout,
             self._batch,
         )
 
@@ -287,6 +329,8 @@ class Pod:
         flags = 0
         if self.streaming:
             flags |= ST_STREAMING
+        if self.logging:
+            flags |= ST_LOGGING
         if self.config_defaulted:
             flags |= ST_CONFIG_DEFAULTED
         if pct != 255 and pct < _LOW_BATTERY_PCT:

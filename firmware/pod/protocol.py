@@ -121,6 +121,10 @@ class SampleEncoder:
         for k in range(6):
             dst[at + k] = src[offset + k]
 
+    def record_counts(self, i: int) -> tuple:
+        """Accelerometer and gyroscope counts of record `i` (ax, ay, az, gx, gy, gz)."""
+        return struct.unpack_from(_ACC_GYR, self._buf, SAMPLES_PREFIX_BYTES + i * self.record_bytes)
+
     def put_mag(self, i: int, mx: int, my: int, mz: int) -> None:
         struct.pack_into(
             _TRIPLE, self._buf, SAMPLES_PREFIX_BYTES + i * self.record_bytes + 12, mx, my, mz

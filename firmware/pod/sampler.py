@@ -10,10 +10,16 @@ samples between timestamp words are `ticks_per_sample` apart on the same oscilla
 sample of each batch is stamped with its tick count turned into device microseconds by the clock.
 Samples read before the first timestamp word are dated backwards from it.
 
+Orientation, when the stream carries it: the chip's game-rotation words (half-float x, y, z with
+w >= 0) are turned into Q14 with integer arithmetic only; a chip without them gets a Mahony filter
+run on each sample instead (floats: allocates on a chip whose floats are boxed).
+
 Nothing is dropped silently: a FIFO overrun ends the batch in progress (so no batch spans a gap),
 flags the next batch OVERRUN, and the samples lost in the gap are counted from the timestamps on
 either side (`samples_lost`), as is every sample that could not be timed.
 """
+
+from array import array
 
 from micropython import const
 
@@ -23,6 +29,12 @@ from .protocol import FLAG_OVERRUN, SampleEncoder
 TAG_GYRO = const(0x01)
 TAG_ACC = const(0x02)
 TAG_TIMESTAMP = const(0x04)
+TAG_GAME_ROTATION = const(0x13)
+ORIENTATION_NONE = const(0)
+ORIENTATION_CHIP = const(1)
+ORIENTATION_MAHONY = const(2)
+_Q14_ONE = const(16384)
+_Q14_ONE_SQUARED = const(16384 * 16384)
 _WORD = const(7)
 _FIELD_ACC = const(0)
 _FIELD_GYR = const(1)
@@ -36,6 +48,8 @@ class Sampler:
         clock: ChipClock,
         ticks_per_sample: int,
         fifo_words: int = 128,
+        orientation: int = ORIENTATION_NONE,
+        mahony: object = None,
     ) -> None:
         self._imu = imu
         self._encoder = encoder
@@ -51,6 +65,11 @@ class Sampler:
         self._flags = 0
         self._has_acc = False
         self._has_gyr = False
+        self._has_quat = False
+        self.orientation = orientation
+        self._mahony = mahony
+        self._q = array("h", (_Q14_ONE, 0, 0, 0))
+        self._dt_s = ticks_per_sample / 46080.0
         self._synced = False
         self._next_lo = 0
         self._next_hi = 0
@@ -98,7 +117,13 @@ class Sampler:
             elif tag == TAG_GYRO:
                 self._encoder.copy_axes(self.count, _FIELD_GYR, buf, base + 1)
                 self._has_gyr = True
+            elif tag == TAG_GAME_ROTATION and self.orientation == ORIENTATION_CHIP:
+                self._chip_quaternion(buf, base + 1)
             if self._has_acc and self._has_gyr:
+                if self.orientation == ORIENTATION_MAHONY:
+                    self._mahony_quaternion()
+                elif self.orientation == ORIENTATION_CHIP and not self._has_quat:
+                    continue
                 sent += self._commit(send)
         return sent
 
@@ -139,9 +164,31 @@ class Sampler:
         self._start_lo = lo
         self._start_hi = hi
 
+    def _chip_quaternion(self, buf: bytearray, at: int) -> None:
+        x = half_to_q14(buf[at] | (buf[at + 1] << 8))
+        y = half_to_q14(buf[at + 2] | (buf[at + 3] << 8))
+        z = half_to_q14(buf[at + 4] | (buf[at + 5] << 8))
+        w = isqrt(_Q14_ONE_SQUARED - x * x - y * y - z * z)
+        self._encoder.put_quat(self.count, w, x, y, z)
+        self._has_quat = True
+
+    def _mahony_quaternion(self) -> None:
+        """Run the filter on the record just completed (counts: the filter needs no units for
+        the accelerometer; the gyroscope is scaled to rad/s)."""
+        encoder = self._encoder
+        imu = self._imu
+        scale = imu.gyr_scale_radps_per_lsb  # type: ignore[attr-defined]
+        ax, ay, az, gx, gy, gz = encoder.record_counts(self.count)
+        filter_ = self._mahony
+        filter_.update(gx * scale, gy * scale, gz * scale, ax, ay, az, self._dt_s)  # type: ignore[attr-defined]
+        q = self._q
+        filter_.quaternion_q14(q)  # type: ignore[attr-defined]
+        encoder.put_quat(self.count, q[0], q[1], q[2], q[3])
+
     def _commit(self, send: object) -> int:
         self._has_acc = False
         self._has_gyr = False
+        self._has_quat = False
         if self.count == 0 and self._synced:
             self._start_lo = self._next_lo
             self._start_hi = self._next_hi
@@ -187,3 +234,34 @@ class Sampler:
             self._gap_hi = self._next_hi
         self._synced = False
         return sent
+
+
+def half_to_q14(bits: int) -> int:
+    """An IEEE half float (as its 16 bits) times 16384, rounded, clamped to +-1.0: integers only."""
+    exponent = (bits >> 10) & 0x1F
+    mantissa = bits & 0x3FF
+    if exponent == 0:
+        value = (mantissa + 512) >> 10
+    elif exponent == 0x1F:
+        value = _Q14_ONE
+    else:
+        significand = 1024 + mantissa
+        shift = exponent - 11
+        if shift >= 0:
+            value = significand << shift
+        else:
+            value = (significand + (1 << (-shift - 1))) >> -shift
+        value = min(value, _Q14_ONE)
+    return -value if bits & 0x8000 else value
+
+
+def isqrt(n: int) -> int:
+    """Integer square root (floor) of 0 <= n < 2^30, by Newton's method; 0 for n <= 0."""
+    if n <= 0:
+        return 0
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x

@@ -16,6 +16,7 @@ _VALID = {
     "log_when_disconnected": True,
     "log_full_policy": "overwrite",
     "board": "esp32-s3-devkitc-1",
+    "stream_orientation": True,
 }
 
 

@@ -20,6 +20,7 @@ class ScriptedImu:
         self.slot = 0
         self.words = []
         self.overrun = False
+        self.gyr_scale_radps_per_lsb = 0.0
 
     def produce(self, slots: int) -> None:
         for _ in range(slots):
@@ -167,3 +168,50 @@ def test_sampling_allocates_nothing():
     finally:
         micropython.heap_unlock()
     assert sum(seqs) == 40
+
+
+def test_half_floats_become_q14_with_integers_only():
+    from pod.sampler import half_to_q14, isqrt
+
+    cases = {
+        0x0000: 0,
+        0x3C00: 16384,
+        0xBC00: -16384,
+        0x3800: 8192,
+        0x39A8: 11584,
+        0x2E66: 1638,
+        0x0001: 0,
+        0x7C00: 16384,
+    }
+    for bits, expected in cases.items():
+        assert abs(half_to_q14(bits) - expected) <= 1, hex(bits)
+    for n in (0, 1, 2, 3, 4, 15, 16, 17, 16384 * 16384, 16384 * 16384 - 1, 123456789):
+        root = isqrt(n)
+        assert root * root <= n < (root + 1) * (root + 1), n
+
+
+def test_mahony_fills_the_quaternion_when_the_chip_has_none():
+    from pod.mahony import Mahony
+    from pod.protocol import FLAG_QUAT
+    from pod.sampler import ORIENTATION_MAHONY
+
+    imu = ScriptedImu(0)
+    encoder = SampleEncoder(7, 11, FLAG_QUAT)
+    sampler = Sampler(
+        imu,
+        encoder,
+        ChipClock(),
+        TPS,
+        fifo_words=64,
+        orientation=ORIENTATION_MAHONY,
+        mahony=Mahony(kp=1.0),
+    )
+    out = Collector()
+    imu.produce(11 * 3)
+    while imu.words:
+        sampler.poll(out)
+    assert len(out.batches) == 3
+    last = out.batches[-1]
+    w, x, y, _ = struct.unpack_from("<hhhh", last, SAMPLES_PREFIX_BYTES + 10 * 20 + 12)
+    assert w > 16000, "gravity along +z keeps the orientation level"
+    assert abs(x) < 1500 and abs(y) < 1500

@@ -29,6 +29,7 @@ from gaitchain.sim.params import ImuErrors, Walker
 from gaitchain.sim.plan import make_plan
 from gaitchain.sim.schedule import build_schedule
 from gaitchain.sim.virtual_pod import VirtualPod, VirtualPodConfig
+from scipy.spatial.transform import Rotation
 
 CONTROL = "009b5b64-fd97-49d9-84b1-4cf07f3efb76"
 INFO = "009b5b61-fd97-49d9-84b1-4cf07f3efb76"
@@ -190,3 +191,44 @@ def test_resend_request_answers_from_the_backlog(body: Body) -> None:
     pod.advance_to(5.2)
     gone = [m for m in map(decode, pod.ble.drain()) if isinstance(m, ResendUnavailable)]
     assert [(g.first_seq, g.last_seq) for g in gone] == [(100000, 100001)]
+
+
+def test_streams_the_chips_orientation_when_configured(body: Body) -> None:
+    config = VirtualPodConfig(
+        0x0A0B,
+        "shank",
+        "right",
+        rate_hz=120,
+        boot_s=0.5,
+        clock_ppm=-20.0,
+        errors=PERFECT,
+        stream_orientation=True,
+    )
+    pod = VirtualPod(body, config, np.random.default_rng(6))
+    _connect(pod)
+    pod.advance_to(9.0)
+    _control(pod, Command(0x0A0B, 1, CommandCode.START))
+    pod.advance_to(16.0)
+    messages = pod.ble.drain()
+    configs = [m for m in map(decode, messages) if isinstance(m, StreamConfig)]
+    assert configs[0].content & SampleFlags.QUAT and configs[0].samples_per_batch == 11
+    batches = [m for m in map(decode, messages) if isinstance(m, SampleBatch)]
+    assert batches and all(b.quat_q14 is not None for b in batches)
+    quat = np.vstack([b.quat_q14 for b in batches if b.quat_q14 is not None]) / 16384.0
+    norms = np.linalg.norm(quat, axis=1)
+    assert np.abs(norms - 1).max() < 2e-3
+    block = decode_sample_batches(messages)
+    assert block.seq.tolist() == list(range(len(block.seq)))
+    # The streamed orientation turns as the streamed gyro says: over 12 samples (0.1 s) the
+    # rotation between two quaternions matches the gyro integrated over the same samples.
+    gyr = block.gyr_counts * configs[0].gyr_scale_radps_per_lsb
+    period_s = 1.0 / (120.0 * (1 - 20e-6))
+    orientation = Rotation.from_quat(quat, scalar_first=True)
+    errors: list[float] = []
+    for i in range(0, quat.shape[0] - 12, 7):
+        integrated = Rotation.identity()
+        for k in range(i, i + 12):
+            integrated = integrated * Rotation.from_rotvec((gyr[k] + gyr[k + 1]) / 2 * period_s)
+        measured = orientation[i].inv() * orientation[i + 12]
+        errors.append(float((integrated.inv() * measured).magnitude()))
+    assert np.median(errors) < 0.01, "radians, over rotations of up to about 0.5 rad"

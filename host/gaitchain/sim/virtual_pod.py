@@ -25,9 +25,10 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
 from .body import Body
-from .imu import PodSensor, PodSpec
+from .imu import PodSensor, PodSpec, kinematics
 from .lsm6dsv16x import Lsm6dsv16xEmulator
 from .params import ImuErrors
 
@@ -98,6 +99,7 @@ class VirtualPodConfig:
     boot_s: float = 0.0
     clock_ppm: float = 0.0
     step_s: float = 0.005
+    stream_orientation: bool = False
     errors: ImuErrors = field(default_factory=ImuErrors)
 
 
@@ -109,7 +111,9 @@ class VirtualPod:
         spec = PodSpec(config.segment, config.side, float(config.rate_hz), config.clock_ppm)
         self.sensor = PodSensor(body, spec, config.errors, rng)
         self.boot_s = config.boot_s
-        self.chip = Lsm6dsv16xEmulator(self._signal, oscillator_ppm=config.clock_ppm)
+        self.chip = Lsm6dsv16xEmulator(
+            self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
+        )
         self.ble: Any = modules["bluetooth"].BLE()
         self.battery = Battery()
         self.led = Led()
@@ -122,6 +126,7 @@ class VirtualPod:
             "rate_hz": config.rate_hz,
             "acc_range_g": 16,
             "gyr_range_dps": 2000,
+            "stream_orientation": config.stream_orientation,
         }
         driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
         link = modules["pod.link"].BleLink(self.ble, config.pod_id)
@@ -141,6 +146,14 @@ class VirtualPod:
         """The chip's physical time starts at power-on: `boot_s` on the true time base."""
         acc, gyr, _, _ = self.sensor.measure(np.asarray(t_s, dtype=np.float64) + self.boot_s)
         return acc, gyr
+
+    def _orientation(self, t_s: FloatArray) -> FloatArray:
+        """What the chip's sensor fusion reports: the sensor's true orientation (sensor to ENU)."""
+        times = np.asarray(t_s, dtype=np.float64) + self.boot_s
+        rotation, _, _, _ = kinematics(
+            self.body, self.sensor.spec.body_segment, times, self.sensor.mount, self.sensor.offset
+        )
+        return Rotation.from_matrix(rotation).as_quat(scalar_first=True)
 
     def _interrupt(self) -> None:
         sampler = self.pod.sampler

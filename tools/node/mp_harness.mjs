@@ -9,65 +9,16 @@
 // Lines starting with RESULT are JSON results; the exit code is the number of failures (max 100),
 // or 101 when the harness itself could not run.
 //
-// The WASM port has no native emitter: `@micropython.native` decorator lines are blanked (line
-// numbers kept) and the code runs as bytecode, which is the same Python semantics; mpy-cross
-// still compiles the native code for xtensawin in the test suite. `@micropython.viper` changes
-// integer semantics, so it is refused here rather than silently run as something else.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+// `@micropython.native` and `@micropython.viper` are handled as mp_fs.mjs describes.
+import { relative } from "node:path";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
-
-function parseArgs(argv) {
-  const args = { only: [] };
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i].replace(/^--/, "");
-    if (key === "only") args.only.push(argv[i + 1]);
-    else args[key] = argv[i + 1];
-  }
-  if (!args.firmware || !args.tests) {
-    console.error("usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR]");
-    process.exit(101);
-  }
-  return args;
-}
-
-function walk(dir) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    if (name === "__pycache__" || name.startsWith(".")) continue;
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...walk(path));
-    else out.push(path);
-  }
-  return out;
-}
-
-function prepare(source, path) {
-  const lines = source.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const stripped = lines[i].trim();
-    if (stripped === "@micropython.viper") {
-      throw new Error(`${path}:${i + 1}: @micropython.viper is not allowed in firmware (see mp_harness.mjs)`);
-    }
-    if (stripped === "@micropython.native") lines[i] = "";
-  }
-  return lines.join("\n");
-}
-
-function copyTree(mp, source, target, transform) {
-  const files = [];
-  for (const path of walk(source)) {
-    const rel = relative(source, path);
-    const dest = `${target}/${rel.split("\\").join("/")}`;
-    mp.FS.mkdirTree(dest.slice(0, dest.lastIndexOf("/")));
-    const data = path.endsWith(".py") && transform ? transform(readFileSync(path, "utf8"), path) : readFileSync(path);
-    mp.FS.writeFile(dest, data);
-    files.push(rel.split("\\").join("/"));
-  }
-  return files;
-}
+import { copyTree, parseArgs, prepare, walk } from "./mp_fs.mjs";
 
 const args = parseArgs(process.argv.slice(2));
+if (!args.firmware || !args.tests) {
+  console.error("usage: node mp_harness.mjs --firmware DIR --tests DIR [--golden DIR] [--shims DIR]");
+  process.exit(101);
+}
 const output = [];
 const mp = await loadMicroPython({
   heapsize: 8 * 1024 * 1024,

@@ -38,8 +38,14 @@ class ReplayImu:
         for _ in range(BATCH):
             if self.slot % 8 == 0:
                 buf[7 * n] = TAG_TIMESTAMP << 3
-                struct.pack_into("<HHH", buf, 7 * n + 1, (self.slot * TPS) & 0xFFFF,
-                                 (self.slot * TPS >> 16) & 0xFFFF, 0)
+                struct.pack_into(
+                    "<HHH",
+                    buf,
+                    7 * n + 1,
+                    (self.slot * TPS) & 0xFFFF,
+                    (self.slot * TPS >> 16) & 0xFFFF,
+                    0,
+                )
                 n += 1
             buf[7 * n] = TAG_GYRO << 3
             struct.pack_into("<hhh", buf, 7 * n + 1, 10, -20, 30)
@@ -86,10 +92,10 @@ def main() -> None:
             start = time.ticks_us()
             sampler.poll(on_batch)
             elapsed_us += time.ticks_diff(time.ticks_us(), start)
-        else:
-            start = time.perf_counter()
+        else:  # CPython: perf_counter is not in the MicroPython stubs this file is checked against
+            start = time.perf_counter()  # type: ignore[attr-defined]
             sampler.poll(on_batch)
-            elapsed_us += int((time.perf_counter() - start) * 1e6)
+            elapsed_us += int((time.perf_counter() - start) * 1e6)  # type: ignore[attr-defined]
         if MICROPYTHON:
             allocated += gc.mem_alloc() - before
     print("RESULT batches %d" % sent[0])

@@ -26,8 +26,7 @@ def _firmware_modules() -> list[str]:
         parts = list(path.relative_to(FIRMWARE).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
-        if parts != ["main"]:
-            modules.append(".".join(parts))
+        modules.append(".".join(parts))  # main too: importing it must do nothing
     return modules
 
 

@@ -51,7 +51,7 @@ try {
 import sys
 sys.path[:0] = ["/repo/firmware", "/repo/shims", "/repo/tests/firmware/fakes", "/repo/tests/firmware"]
 import runner
-_failed = runner.run(${JSON.stringify(testModules)}, ${JSON.stringify(firmwareModules.filter((m) => m !== "main"))})
+_failed = runner.run(${JSON.stringify(testModules)}, ${JSON.stringify(firmwareModules)})
 `);
   failed = mp.globals.get("_failed");
 } catch (error) {

@@ -315,10 +315,11 @@ class Body:
         two_pi = 2 * np.pi
         sway = gait.pelvis_sway_m * amplitude * np.sin(two_pi * phase_left)
         lateral = sway + pelvis_faults.lateral_shift_m
+        surge = gait.pelvis_surge_m * amplitude * np.sin(2 * two_pi * phase_left)
         origin = np.stack(
             [
-                x - np.sin(path_heading) * lateral,
-                y + np.cos(path_heading) * lateral,
+                x - np.sin(path_heading) * lateral + np.cos(path_heading) * surge,
+                y + np.cos(path_heading) * lateral + np.sin(path_heading) * surge,
                 np.zeros_like(t_s),
             ],
             axis=-1,

@@ -93,6 +93,9 @@ class Gait:
     pelvis_tilt_mean_deg: float = 10.0
     pelvis_tilt_range_deg: float = 3.0
     pelvis_sway_m: float = 0.02
+    pelvis_surge_m: float = 0.009
+    """Forward-backward oscillation of the pelvis about steady progression at twice the stride
+    frequency: the body is fastest in double support and slowest in mid-stance (about +-0.1 m/s)."""
     hip_rotation_mean_deg: float = 2.0
     hip_rotation_amplitude_deg: float = 5.0
     knee_rotation_amplitude_deg: float = 4.0
@@ -135,6 +138,7 @@ class Gait:
         _check("pelvis_tilt_mean_deg", self.pelvis_tilt_mean_deg, -10.0, 30.0, "deg")
         _check("pelvis_tilt_range_deg", self.pelvis_tilt_range_deg, 0.0, 10.0, "deg")
         _check("pelvis_sway_m", self.pelvis_sway_m, 0.0, 0.06, "m")
+        _check("pelvis_surge_m", self.pelvis_surge_m, 0.0, 0.03, "m")
         _check("hip_rotation_mean_deg", self.hip_rotation_mean_deg, -20.0, 20.0, "deg")
         _check("hip_rotation_amplitude_deg", self.hip_rotation_amplitude_deg, 0.0, 15.0, "deg")
         _check("knee_rotation_amplitude_deg", self.knee_rotation_amplitude_deg, 0.0, 12.0, "deg")

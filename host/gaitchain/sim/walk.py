@@ -214,6 +214,11 @@ def write_walk(walk: SimulatedWalk, directory: Path | str) -> Path:
         for time, side, name in events(walk.body.schedule):
             f.write(f"{time:.6f},{side},{name}\n")
     impact_g = walk.walker.gait.impact_g
+    with (truth_dir / "steps.csv").open("w") as f:
+        f.write("t_s,side,impact_peak_g\n")
+        for time, side, name in events(walk.body.schedule):
+            if name == "initial_contact":
+                f.write(f"{time:.6f},{side},{impact_g:.3f}\n")
     summary = {
         "driver": walk.config.driver,
         "seed": walk.config.seed,

@@ -78,6 +78,8 @@ def test_walk_writes_a_readable_recording_with_truth(tmp_path: Path) -> None:
     header = (out / "truth" / "angles.csv").read_text().splitlines()[0]
     assert "left_subtalar_eversion_deg" in header and "pelvis_obliquity_deg" in header
     assert (out / "truth" / "truth.json").is_file()
+    steps = (out / "truth" / "steps.csv").read_text().splitlines()
+    assert steps[0] == "t_s,side,impact_peak_g" and len(steps) - 1 == len(contacts)
 
 
 def test_mounting_is_random_but_within_twenty_degrees() -> None:

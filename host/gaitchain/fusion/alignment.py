@@ -1,0 +1,271 @@
+"""Sensor-to-segment alignment from the data, for pods strapped on in any orientation.
+
+The functional segment frame (x forward, y left, z up, as in the simulator and the truth) is found
+without assuming how the pod sits:
+- z: the vertical while the client stands quietly at the start of the recording (gravity in the
+  sensor frame), which makes that standing posture the neutral one;
+- shank, foot and thigh: y is the flexion axis, the principal axis of the gyroscope while walking
+  (these segments turn mostly about it), signed so that x = y cross z points where the segment
+  went in the first steps after standing;
+- pelvis: x is the walking direction (not the pelvis's anatomical forward axis: a pelvis turned
+  to one side then shows as pelvic rotation). The body speeds up and slows down along the walking
+  direction once per step, so the step-frequency part of the horizontal acceleration points along
+  x; the sideways sway is at the stride frequency and drops out.
+Which way is forward comes from the first steps after each quiet stand: starting from rest, the
+gyroscope tracks the pod's orientation for a couple of seconds, gravity is removed, and the
+acceleration integrated twice gives the way the segment moved, which is forward.
+The axes are made orthonormal with z kept. `quality_` (0-1) says how well the data supported the
+estimate: enough quiet standing, a dominant rotation axis, and an axis far from vertical.
+"""
+
+from dataclasses import dataclass
+from typing import Final, Literal, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import butter, sosfiltfilt
+from scipy.spatial.transform import Rotation
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+SEGMENTS: Final = ("pelvis", "thigh", "shank", "foot")
+
+G_MPS2: Final = 9.80665
+
+
+class AlignmentError(ValueError):
+    """The data cannot give an alignment; the message says what the recording lacks."""
+
+
+def rest_mask(
+    acc_mps2: FloatArray,
+    gyr_radps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    max_gyr_radps: float = 0.2,
+    max_acc_dev_mps2: float = 0.4,
+    min_duration_s: float = 1.0,
+) -> BoolArray:
+    """Samples inside still stretches of at least `min_duration_s` (gyro and gravity steady)."""
+    window = max(1, round(0.25 * sampling_rate_hz))
+    kernel = np.ones(window) / window
+    gyr_norm = np.convolve(np.linalg.norm(gyr_radps, axis=1), kernel, "same")
+    acc_dev = np.convolve(np.abs(np.linalg.norm(acc_mps2, axis=1) - G_MPS2), kernel, "same")
+    still = (gyr_norm < max_gyr_radps) & (acc_dev < max_acc_dev_mps2)
+    out = np.zeros_like(still)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], still.astype(np.int8), [0]))))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start >= min_duration_s * sampling_rate_hz:
+            out[start:end] = True
+    return out
+
+
+def walking_mask(
+    acc_mps2: FloatArray,
+    gyr_radps: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    min_gyr_radps: float = 0.5,
+    min_acc_dev_mps2: float = 1.0,
+) -> BoolArray:
+    """Samples in movement: over one second, the angular speed or the deviation of the specific
+    force from gravity is large (the pelvis turns little but bounces)."""
+    window = max(1, round(1.0 * sampling_rate_hz))
+    kernel = np.ones(window) / window
+    speed = np.convolve(np.linalg.norm(gyr_radps, axis=1), kernel, "same")
+    deviation = np.convolve(np.abs(np.linalg.norm(acc_mps2, axis=1) - G_MPS2), kernel, "same")
+    return (speed > min_gyr_radps) | (deviation > min_acc_dev_mps2)
+
+
+def first_stretch(mask: BoolArray, min_samples: int) -> BoolArray:
+    """Only the first run of True in `mask` that is at least `min_samples` long."""
+    out = np.zeros_like(mask)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start >= min_samples:
+            out[start:end] = True
+            break
+    return out
+
+
+def principal_axis(vectors: FloatArray) -> tuple[FloatArray, float]:
+    """Unit principal axis of vectors (n,3) and the share of energy along it (0-1)."""
+    scatter = vectors.T @ vectors
+    values, axes = np.linalg.eigh(scatter)
+    return axes[:, -1], float(values[-1] / max(values.sum(), 1e-12))
+
+
+def start_displacement(
+    acc_mps2: FloatArray, gyr_radps: FloatArray, vertical: FloatArray, sampling_rate_hz: float
+) -> FloatArray:
+    """Horizontal displacement over a stretch that starts at rest, in the starting sensor frame:
+    orientation from the gyroscope (starting as identity), gravity (`vertical` at rest) removed,
+    acceleration integrated twice."""
+    dt = 1.0 / sampling_rate_hz
+    rotations = Rotation.from_rotvec(gyr_radps * dt)
+    orientation = Rotation.identity()
+    world = np.empty_like(acc_mps2)
+    for k in range(acc_mps2.shape[0]):
+        world[k] = orientation.apply(acc_mps2[k])
+        orientation = orientation * rotations[k]
+    world -= G_MPS2 * vertical
+    velocity = np.cumsum(world, axis=0) * dt
+    displacement: FloatArray = velocity.sum(axis=0) * dt
+    return displacement - float(np.dot(displacement, vertical)) * vertical
+
+
+def step_frequency_hz(signal: FloatArray, *, sampling_rate_hz: float) -> float:
+    """Dominant frequency of a signal in the range of human step rates (1.2-3 Hz)."""
+    centred = signal - signal.mean()
+    spectrum = np.abs(np.fft.rfft(centred * np.hanning(centred.shape[0])))
+    frequencies = np.fft.rfftfreq(centred.shape[0], 1.0 / sampling_rate_hz)
+    band = (frequencies >= 1.2) & (frequencies <= 3.0)
+    if not band.any():
+        raise AlignmentError("too little walking to find the step frequency; record a longer walk")
+    return float(frequencies[band][np.argmax(spectrum[band])])
+
+
+def orthonormal_frame(
+    z_axis: FloatArray, axis: FloatArray, axis_is: Literal["x", "y"]
+) -> FloatArray:
+    """Segment axes as rows (x, y, z) in the sensor frame, keeping z exactly."""
+    z = z_axis / np.linalg.norm(z_axis)
+    other = axis - np.dot(axis, z) * z
+    other /= np.linalg.norm(other)
+    if axis_is == "y":
+        y = other
+        x = np.cross(y, z)
+    else:
+        x = other
+        y = np.cross(z, x)
+    rows: FloatArray = np.stack([x, y, z]).astype(np.float64)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Parts:
+    vertical: FloatArray
+    standing_s: float
+
+
+class SegmentAlignment:
+    """Rotation from a pod's sensor frame to its segment's functional frame.
+
+    `estimate(acc_mps2, gyr_radps, sampling_rate_hz=...)` needs quiet standing and walking in one
+    recording. Results: `sensor_to_segment_` (3x3, v_segment = R @ v_sensor), `quality_` (0-1),
+    `standing_s_` and `walking_s_` (seconds of each used).
+    """
+
+    def __init__(
+        self,
+        segment: str,
+        *,
+        min_standing_s: float = 2.0,
+        min_walking_s: float = 10.0,
+        start_window_s: float = 2.0,
+    ) -> None:
+        if segment not in SEGMENTS:
+            raise ValueError(f"segment {segment!r} is not one of {', '.join(SEGMENTS)}")
+        self.segment = segment
+        self.min_standing_s = min_standing_s
+        self.min_walking_s = min_walking_s
+        self.start_window_s = start_window_s
+
+    def estimate(
+        self, acc_mps2: FloatArray, gyr_radps: FloatArray, *, sampling_rate_hz: float
+    ) -> Self:
+        acc = np.asarray(acc_mps2, dtype=np.float64)
+        gyr = np.asarray(gyr_radps, dtype=np.float64)
+        if acc.shape != gyr.shape or acc.ndim != 2 or acc.shape[1] != 3:
+            raise ValueError("acc_mps2 and gyr_radps must both be (n, 3) arrays")
+        rest = rest_mask(acc, gyr, sampling_rate_hz=sampling_rate_hz)
+        calibration = first_stretch(rest, round(self.min_standing_s * sampling_rate_hz))
+        self.standing_s_ = float(calibration.sum() / sampling_rate_hz)
+        if not calibration.any():
+            raise AlignmentError(
+                f"{self.segment}: no {self.min_standing_s:g} s of quiet standing; the recording "
+                "must "
+                f"begin with the client standing still for at least {self.min_standing_s:g} s"
+            )
+        vertical = acc[calibration].mean(axis=0)
+        vertical /= np.linalg.norm(vertical)
+        walking = walking_mask(acc, gyr, sampling_rate_hz=sampling_rate_hz) & ~rest
+        self.walking_s_ = float(walking.sum() / sampling_rate_hz)
+        if self.walking_s_ < self.min_walking_s:
+            raise AlignmentError(
+                f"{self.segment}: only {self.walking_s_:.1f} s of walking; the recording needs at "
+                f"least {self.min_walking_s:g} s of walking to find the segment's axes"
+            )
+        if self.segment == "pelvis":
+            forward, share = self._pelvis_forward(
+                acc, gyr, vertical, rest, walking, sampling_rate_hz
+            )
+            rows = orthonormal_frame(vertical, forward, "x")
+            angle_share = abs(float(np.dot(forward, vertical)))
+        else:
+            axis, share = principal_axis(gyr[walking])
+            forward = np.cross(axis, vertical)
+            if (
+                float(
+                    np.dot(
+                        self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz),
+                        forward,
+                    )
+                )
+                < 0
+            ):
+                axis = -axis
+            rows = orthonormal_frame(vertical, axis, "y")
+            angle_share = abs(float(np.dot(axis, vertical)))
+        self.sensor_to_segment_ = rows
+        standing_score = min(1.0, self.standing_s_ / (2 * self.min_standing_s))
+        self.quality_ = float(standing_score * share * (1.0 - angle_share))
+        return self
+
+    def _pelvis_forward(
+        self,
+        acc: FloatArray,
+        gyr: FloatArray,
+        vertical: FloatArray,
+        rest: BoolArray,
+        walking: BoolArray,
+        rate_hz: float,
+    ) -> tuple[FloatArray, float]:
+        vertical_acc = acc[walking] @ vertical
+        step_hz = step_frequency_hz(vertical_acc, sampling_rate_hz=rate_hz)
+        sos = butter(2, [0.8 * step_hz, 1.2 * step_hz], btype="bandpass", fs=rate_hz, output="sos")
+        horizontal_acc = acc - np.outer(acc @ vertical, vertical)
+        # The pelvis tilts a few degrees as it goes (obliquity, tilt); gravity then leaks into the
+        # horizontal plane as -g * (tilt x vertical). Tilt is the integrated horizontal rate.
+        horizontal_gyr = gyr - np.outer(gyr @ vertical, vertical)
+        tilt = np.cumsum(horizontal_gyr, axis=0) / rate_hz
+        leak = -G_MPS2 * np.cross(tilt, vertical)
+        surge = sosfiltfilt(sos, horizontal_acc - leak, axis=0)[walking]
+        forward, share = principal_axis(surge)
+        if float(np.dot(self._start_displacement(acc, gyr, vertical, rest, rate_hz), forward)) < 0:
+            forward = -forward
+        return forward, share
+
+    def _start_displacement(
+        self,
+        acc: FloatArray,
+        gyr: FloatArray,
+        vertical: FloatArray,
+        rest: BoolArray,
+        rate_hz: float,
+    ) -> FloatArray:
+        """Horizontal displacement, in the sensor frame as it was while standing, over the first
+        `start_window_s` after each quiet stand, summed over all starts."""
+        window = round(self.start_window_s * rate_hz)
+        total = np.zeros(3)
+        for start in np.flatnonzero(rest[:-1] & ~rest[1:]):
+            end = start + window
+            if end > acc.shape[0]:
+                continue
+            total += start_displacement(acc[start:end], gyr[start:end], vertical, rate_hz)
+        if not np.any(total):
+            raise AlignmentError(
+                f"{self.segment}: no start of walking from quiet standing found; record standing "
+                "still, then walking"
+            )
+        return total

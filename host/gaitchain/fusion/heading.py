@@ -1,0 +1,135 @@
+"""A common heading for all pods, without a magnetometer.
+
+Each pod's 6D orientation has its own, arbitrary and drifting, heading. What every pod can see is
+the direction the walker goes: the shank and the foot swing forward hard, so over a stride or two
+their horizontal acceleration has its principal axis along the walking direction; the pelvis's
+functional x axis is the walking direction by definition (see `alignment`). In each pod's own
+earth frame that direction is the true walking direction plus the pod's heading offset and drift.
+The difference between a pod's estimate and the reference pod's (the pelvis) is therefore the
+relative heading error of the two filters; it changes slowly (drift), so it is taken where the
+walk is straight (where these estimates are sharp; turns blur them) and smoothed over
+`smoothing_s`. Turning every pod's heading by that difference puts all pods in the reference
+pod's heading frame: relative headings between segments are then consistent over the whole walk.
+"""
+
+from dataclasses import dataclass
+from typing import Final, Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import median_filter
+from scipy.spatial.transform import Rotation
+
+from .alignment import walking_mask
+
+FloatArray = NDArray[np.float64]
+
+G_MPS2: Final = 9.80665
+
+
+def yaw_of(vectors: FloatArray) -> FloatArray:
+    return np.arctan2(vectors[..., 1], vectors[..., 0])
+
+
+def wrap_rad(angle: FloatArray) -> FloatArray:
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+@dataclass(frozen=True)
+class PodHeadingInput:
+    """One pod: sample times, 6D orientation (w,x,y,z sensor to its own earth frame), raw
+    accelerometer and gyroscope, and its sensor-to-segment alignment."""
+
+    segment: str
+    t_s: FloatArray
+    quat_wxyz: FloatArray
+    acc_mps2: FloatArray
+    gyr_radps: FloatArray
+    sensor_to_segment: FloatArray
+    sampling_rate_hz: float
+
+
+def walking_direction(
+    pod: PodHeadingInput, *, window_s: float, step_s: float
+) -> tuple[FloatArray, FloatArray]:
+    """Window centre times and the walking direction (rad) in the pod's own earth frame."""
+    rotation = Rotation.from_quat(pod.quat_wxyz, scalar_first=True)
+    segment_yaw = yaw_of(rotation.apply(pod.sensor_to_segment[0]))
+    walking = walking_mask(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.sampling_rate_hz)
+    acc_world = rotation.apply(pod.acc_mps2)
+    window = round(window_s * pod.sampling_rate_hz)
+    step = max(1, round(step_s * pod.sampling_rate_hz))
+    centres: list[float] = []
+    directions: list[float] = []
+    for start in range(0, pod.t_s.shape[0] - window, step):
+        inside = slice(start, start + window)
+        if walking[inside].mean() < 0.9:
+            continue
+        reference = float(np.angle(np.mean(np.exp(1j * segment_yaw[inside]))))
+        if pod.segment == "pelvis":
+            direction = reference
+        else:
+            horizontal = acc_world[inside, :2] - acc_world[inside, :2].mean(axis=0)
+            _, axes = np.linalg.eigh(horizontal.T @ horizontal)
+            direction = float(np.arctan2(axes[1, -1], axes[0, -1]))
+            if abs(float(wrap_rad(np.array(direction - reference)))) > np.pi / 2:
+                direction = float(wrap_rad(np.array(direction + np.pi)))
+        centres.append(float(pod.t_s[start + window // 2]))
+        directions.append(direction)
+    return np.asarray(centres), np.unwrap(np.asarray(directions))
+
+
+class CommonHeading:
+    """Heading corrections that put every pod in the reference pod's heading frame.
+
+    `estimate(pods)` with a dict of `PodHeadingInput`; results: `correction_rad_[name]` per sample
+    of that pod (turn its orientation by this angle about the vertical: `corrected(name, quat)`),
+    and `straight_share_`, the share of walking windows that were straight enough to use.
+    """
+
+    def __init__(
+        self,
+        reference: str = "pelvis",
+        *,
+        window_s: float = 2.2,
+        step_s: float = 0.25,
+        smoothing_s: float = 40.0,
+        max_turn_rate_dps: float = 8.0,
+    ) -> None:
+        self.reference = reference
+        self.window_s = window_s
+        self.step_s = step_s
+        self.smoothing_s = smoothing_s
+        self.max_turn_rate_dps = max_turn_rate_dps
+
+    def estimate(self, pods: dict[str, PodHeadingInput]) -> Self:
+        if self.reference not in pods:
+            raise ValueError(f"reference pod {self.reference!r} is not among {sorted(pods)}")
+        directions = {
+            name: walking_direction(pod, window_s=self.window_s, step_s=self.step_s)
+            for name, pod in pods.items()
+        }
+        ref_t, ref_dir = directions[self.reference]
+        if ref_t.size < 3:
+            raise ValueError("too little walking to align the pods' headings")
+        turn_rate = np.abs(np.gradient(ref_dir, ref_t))
+        straight = turn_rate < np.radians(self.max_turn_rate_dps)
+        self.straight_share_ = float(straight.mean())
+        self.correction_rad_: dict[str, FloatArray] = {}
+        for name, pod in pods.items():
+            if name == self.reference:
+                self.correction_rad_[name] = np.zeros_like(pod.t_s)
+                continue
+            t, direction = directions[name]
+            difference = np.unwrap(wrap_rad(np.interp(ref_t, t, direction) - ref_dir))
+            difference = difference[straight]
+            times = ref_t[straight]
+            size = max(1, round(self.smoothing_s / self.step_s))
+            smooth = median_filter(difference, size=size, mode="nearest")
+            self.correction_rad_[name] = -np.interp(pod.t_s, times, smooth)
+        return self
+
+    def corrected(self, name: str, quat_wxyz: FloatArray) -> FloatArray:
+        turn = Rotation.from_rotvec(np.outer(self.correction_rad_[name], [0.0, 0.0, 1.0]))
+        out = (turn * Rotation.from_quat(quat_wxyz, scalar_first=True)).as_quat(scalar_first=True)
+        return np.asarray(out, dtype=np.float64)

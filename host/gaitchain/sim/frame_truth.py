@@ -1,0 +1,116 @@
+"""Scoring segment frames on a simulated walk: the true sensor-to-functional-segment rotation,
+and the errors of alignment and of relative heading against it.
+
+The functional frame is defined as `gaitchain.fusion.alignment` defines it, from the true segment
+orientation while standing at `standing_s`: z the vertical in that posture; y the segment's
+anatomical flexion axis (shank, foot, thigh) or x the walking direction (pelvis); the third axis
+completes the right-handed frame.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from ..fusion import VqfOrientation
+from ..fusion.alignment import SegmentAlignment
+from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
+from .body import Body
+from .imu import PodSignals
+from .walk import SimulatedWalk
+
+FloatArray = NDArray[np.float64]
+
+
+def true_sensor_to_segment(body: Body, pod: PodSignals, standing_s: float = 1.0) -> FloatArray:
+    poses = body.poses(np.array([standing_s]))
+    rotation = poses.rotation[pod.spec.body_segment][0]
+    z = rotation.T @ np.array([0.0, 0.0, 1.0])
+    z /= np.linalg.norm(z)
+    if pod.spec.segment == "pelvis":
+        heading = poses.heading_rad[0]
+        x = rotation.T @ np.array([np.cos(heading), np.sin(heading), 0.0])
+        x -= np.dot(x, z) * z
+        x /= np.linalg.norm(x)
+        y = np.cross(z, x)
+    else:
+        y = np.array([0.0, 1.0, 0.0]) - z[1] * z
+        y /= np.linalg.norm(y)
+        x = np.cross(y, z)
+    functional_in_segment = np.stack([x, y, z], axis=1)
+    return functional_in_segment.T @ pod.mount_rotation
+
+
+def rotation_angle_deg(a: FloatArray, b: FloatArray) -> float:
+    """Angle between two rotation matrices."""
+    relative = a @ b.T
+    return float(np.degrees(np.arccos(np.clip((np.trace(relative) - 1) / 2, -1.0, 1.0))))
+
+
+PAIRS = (
+    ("pelvis", "left_shank"),
+    ("pelvis", "right_shank"),
+    ("left_shank", "left_foot"),
+    ("right_shank", "right_foot"),
+)
+
+
+def alignment_errors(walk: SimulatedWalk) -> dict[str, float]:
+    return {
+        pod.spec.name: rotation_angle_deg(
+            SegmentAlignment(pod.spec.segment)
+            .estimate(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz)
+            .sensor_to_segment_,
+            true_sensor_to_segment(walk.body, pod),
+        )
+        for pod in walk.pods
+    }
+
+
+def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict[str, float]]:
+    """RMS error (deg) over the walk of the relative heading of each pair in PAIRS, without a
+    magnetometer: with the common heading, and with each pod's VQF offline 6D filter alone
+    (its heading offset removed once at the start, so only drift counts against it)."""
+    grid = np.arange(10.0, walk.body.schedule.plan.duration_s - 10.0, 0.05)
+    poses = walk.body.poses(grid)
+    inputs: dict[str, PodHeadingInput] = {}
+    for pod in walk.pods:
+        rows = (
+            SegmentAlignment(pod.spec.segment)
+            .estimate(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz)
+            .sensor_to_segment_
+        )
+        quat = (
+            VqfOrientation(mode="offline")
+            .estimate(pod.acc_mps2, pod.gyr_radps, None, sampling_rate_hz=pod.spec.rate_hz)
+            .orientation_
+        )
+        inputs[pod.spec.name] = PodHeadingInput(
+            pod.spec.segment, pod.t_s, quat, pod.acc_mps2, pod.gyr_radps, rows, pod.spec.rate_hz
+        )
+    common = CommonHeading().estimate(inputs)
+    ours: dict[str, FloatArray] = {}
+    alone: dict[str, FloatArray] = {}
+    truth: dict[str, FloatArray] = {}
+    for pod in walk.pods:
+        name = pod.spec.name
+        forward = inputs[name].sensor_to_segment[0]
+        for store, quat in (
+            (ours, common.corrected(name, inputs[name].quat_wxyz)),
+            (alone, inputs[name].quat_wxyz),
+        ):
+            yaw = yaw_of(Rotation.from_quat(quat, scalar_first=True).apply(forward))
+            store[name] = np.interp(grid, pod.t_s, np.unwrap(yaw))
+        functional = (true_sensor_to_segment(walk.body, pod) @ pod.mount_rotation.T).T
+        x_world = np.einsum("nij,j->ni", poses.rotation[pod.spec.body_segment], functional[:, 0])
+        truth[name] = np.unwrap(yaw_of(x_world))
+
+    def rms(store: dict[str, FloatArray], a: str, b: str, *, remove_start: bool) -> float:
+        error = wrap_rad((store[a] - store[b]) - (truth[a] - truth[b]))
+        if remove_start:
+            error = wrap_rad(error - error[:200].mean())
+        return float(np.degrees(np.sqrt(np.mean(error**2))))
+
+    return (
+        {f"{a}-{b}": rms(ours, a, b, remove_start=False) for a, b in PAIRS},
+        {f"{a}-{b}": rms(alone, a, b, remove_start=True) for a, b in PAIRS},
+    )

@@ -1,0 +1,75 @@
+"""Sensor-to-segment alignment on simulated walks with random mounting."""
+
+from functools import cache
+
+import pytest
+from gaitchain.fusion.alignment import AlignmentError, SegmentAlignment
+from gaitchain.sim.frame_truth import rotation_angle_deg, true_sensor_to_segment
+from gaitchain.sim.params import ImuErrors
+from gaitchain.sim.walk import SimulatedWalk, WalkConfig, simulate_walk
+
+PERFECT = ImuErrors(
+    acc_noise_ug_per_rthz=0,
+    gyr_noise_mdps_per_rthz=0,
+    acc_bias_mg=0,
+    gyr_bias_dps=0,
+    gyr_bias_walk_dps_per_rts=0,
+    scale_error_pct=0,
+    cross_axis_pct=0,
+)
+CALIBRATED = ImuErrors(acc_bias_mg=0)
+"""Realistic noise, gyro bias and drift, scale and cross-axis errors, wobble; the accelerometer
+bias removed as an IMU calibration removes it."""
+
+
+@cache
+def _walk(seed: int, errors: ImuErrors) -> SimulatedWalk:
+    return simulate_walk(WalkConfig(minutes=2, seed=seed, errors=errors))
+
+
+def _errors_deg(walk: SimulatedWalk) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for pod in walk.pods:
+        estimate = SegmentAlignment(pod.spec.segment).estimate(
+            pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz
+        )
+        assert 0.5 < estimate.quality_ <= 1.0
+        out[pod.spec.name] = rotation_angle_deg(
+            estimate.sensor_to_segment_, true_sensor_to_segment(walk.body, pod)
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_exact_sensors_align_within_one_degree(seed: int) -> None:
+    errors = _errors_deg(_walk(seed, PERFECT))
+    assert max(errors.values()) < 1.0, errors
+
+
+@pytest.mark.parametrize("seed", [33, 34, 35])
+def test_calibrated_sensors_align_within_two_degrees(seed: int) -> None:
+    errors = _errors_deg(_walk(seed, CALIBRATED))
+    assert max(errors.values()) < 2.0, errors
+
+
+def test_mounting_really_varies_so_the_test_means_something() -> None:
+    walk = _walk(31, PERFECT)
+    truths = [
+        true_sensor_to_segment(walk.body, pod) for pod in walk.pods if pod.spec.segment == "foot"
+    ]
+    assert rotation_angle_deg(truths[0], truths[1]) > 2.0
+
+
+def test_refuses_a_recording_without_standing_or_walking() -> None:
+    walk = _walk(31, PERFECT)
+    pod = walk.pods[1]
+    moving = (pod.t_s > 12.0) & (pod.t_s < 100.0)
+    with pytest.raises(AlignmentError, match="begin with the client standing still"):
+        SegmentAlignment("shank").estimate(
+            pod.acc_mps2[moving], pod.gyr_radps[moving], sampling_rate_hz=120.0
+        )
+    still = pod.t_s < 5.0
+    with pytest.raises(AlignmentError, match="of walking to find the segment's axes"):
+        SegmentAlignment("shank").estimate(
+            pod.acc_mps2[still], pod.gyr_radps[still], sampling_rate_hz=120.0
+        )

@@ -5,7 +5,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import fusion_commands, protocol_commands, sim_commands
+from . import calibrate_commands, fusion_commands, protocol_commands, sim_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     protocol_commands.register(commands)
     sim_commands.register(commands)
     fusion_commands.register(commands)
+    calibrate_commands.register(commands)
     return parser
 
 

@@ -33,16 +33,7 @@ from scipy.spatial.transform import Rotation
 
 CONTROL = "009b5b64-fd97-49d9-84b1-4cf07f3efb76"
 INFO = "009b5b61-fd97-49d9-84b1-4cf07f3efb76"
-PERFECT = ImuErrors(
-    acc_noise_ug_per_rthz=0,
-    gyr_noise_mdps_per_rthz=0,
-    acc_bias_mg=0,
-    gyr_bias_dps=0,
-    gyr_bias_walk_dps_per_rts=0,
-    scale_error_pct=0,
-    cross_axis_pct=0,
-    wobble_g=0,
-)
+PERFECT = ImuErrors.exact()
 
 
 @pytest.fixture(scope="module")

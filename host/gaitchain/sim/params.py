@@ -283,6 +283,23 @@ class ImuErrors:
     disturbance_ut: float = 20.0
     """Peak of indoor magnetic disturbances met along the walk (0: none)."""
 
+    @classmethod
+    def exact(cls, **keep: float | bool) -> "ImuErrors":
+        """No noise, bias, drift, scale, cross-axis or wobble (mounting and impacts stay), with
+        any field given in `keep` set as given: for tests that need the ideal sensor."""
+        values: dict[str, float | bool] = {
+            "acc_noise_ug_per_rthz": 0.0,
+            "gyr_noise_mdps_per_rthz": 0.0,
+            "acc_bias_mg": 0.0,
+            "gyr_bias_dps": 0.0,
+            "gyr_bias_walk_dps_per_rts": 0.0,
+            "scale_error_pct": 0.0,
+            "cross_axis_pct": 0.0,
+            "wobble_g": 0.0,
+        }
+        values.update(keep)
+        return cls(**values)  # type: ignore[arg-type]
+
     def validate(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)

@@ -8,15 +8,7 @@ from gaitchain.sim.frame_truth import rotation_angle_deg, true_sensor_to_segment
 from gaitchain.sim.params import ImuErrors
 from gaitchain.sim.walk import SimulatedWalk, WalkConfig, simulate_walk
 
-PERFECT = ImuErrors(
-    acc_noise_ug_per_rthz=0,
-    gyr_noise_mdps_per_rthz=0,
-    acc_bias_mg=0,
-    gyr_bias_dps=0,
-    gyr_bias_walk_dps_per_rts=0,
-    scale_error_pct=0,
-    cross_axis_pct=0,
-)
+PERFECT = ImuErrors.exact(wobble_g=0.3)
 CALIBRATED = ImuErrors(acc_bias_mg=0)
 """Realistic noise, gyro bias and drift, scale and cross-axis errors, wobble; the accelerometer
 bias removed as an IMU calibration removes it."""

@@ -7,6 +7,8 @@ anatomical flexion axis (shank, foot, thigh) or x the walking direction (pelvis)
 completes the right-handed frame.
 """
 
+from typing import Final
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
@@ -14,6 +16,7 @@ from scipy.spatial.transform import Rotation
 from ..fusion import VqfOrientation
 from ..fusion.alignment import SegmentAlignment
 from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
+from ..fusion.imu_calibration import AccelerometerFit, find_static_holds
 from .body import Body
 from .imu import PodSignals
 from .walk import SimulatedWalk
@@ -114,3 +117,58 @@ def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict
         {f"{a}-{b}": rms(ours, a, b, remove_start=False) for a, b in PAIRS},
         {f"{a}-{b}": rms(alone, a, b, remove_start=True) for a, b in PAIRS},
     )
+
+
+SIX_FACES: Final = np.array(
+    [[0, 0, 1], [0, 0, -1], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]], dtype=np.float64
+)
+
+
+def six_face_capture(
+    pod: PodSignals, rng: np.random.Generator, *, hold_s: float = 5.0, move_s: float = 1.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """What this pod records on a table during the six-face calibration step: t_s, acc, gyr.
+
+    Uses the pod's own accelerometer errors (matrix, bias), so a calibration fitted to it is the
+    calibration that pod would have had; moves between faces are smooth turns of the true force.
+    """
+    rate_hz = pod.spec.rate_hz
+    hold = round(hold_s * rate_hz)
+    move = round(move_s * rate_hz)
+    forces: list[FloatArray] = []
+    for k, face in enumerate(SIX_FACES):
+        forces.append(np.tile(face * 9.80665, (hold, 1)))
+        if k + 1 < len(SIX_FACES):
+            u = np.linspace(0.0, 1.0, move)[:, None]
+            path = (1 - u) * face + u * SIX_FACES[k + 1]
+            forces.append(9.80665 * path / np.linalg.norm(path, axis=1, keepdims=True))
+    true_force = np.vstack(forces)
+    n = true_force.shape[0]
+    acc: FloatArray = (
+        true_force @ pod.acc_matrix.T + pod.acc_bias_mps2[0] + rng.normal(0.0, 0.005, (n, 3))
+    )
+    moving = np.zeros(n)
+    for k in range(len(SIX_FACES) - 1):
+        start = (k + 1) * hold + k * move
+        moving[start : start + move] = 1.0
+    gyr: FloatArray = np.outer(moving, [0.0, 1.5, 0.0]) + rng.normal(0.0, 0.001, (n, 3))
+    t_s: FloatArray = np.arange(n, dtype=np.float64) / rate_hz
+    return t_s, acc, gyr
+
+
+def calibrated_alignment_errors(walk: SimulatedWalk, seed: int = 0) -> dict[str, float]:
+    """Alignment errors after each pod's accelerometer is calibrated with `gaitchain calibrate`'s
+    six-position fit on a simulated six-face capture of that same pod."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, float] = {}
+    for pod in walk.pods:
+        t_s, acc, gyr = six_face_capture(pod, rng)
+        fit = AccelerometerFit(method="six-position").estimate(find_static_holds(t_s, acc, gyr))
+        corrected = (pod.acc_mps2 - fit.offset_mps2_) @ fit.matrix_.T
+        estimate = SegmentAlignment(pod.spec.segment).estimate(
+            corrected, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz
+        )
+        out[pod.spec.name] = rotation_angle_deg(
+            estimate.sensor_to_segment_, true_sensor_to_segment(walk.body, pod)
+        )
+    return out

@@ -109,6 +109,8 @@ class PodSignals:
     mount_offset_m: FloatArray
     gyr_bias_radps: FloatArray
     acc_bias_mps2: FloatArray
+    acc_matrix: FloatArray
+    """Scale and cross-axis error of the accelerometer: measured = acc_matrix @ true + bias."""
 
 
 def random_mount(
@@ -284,4 +286,5 @@ def synthesize(
         sensor.offset,
         bias,
         np.broadcast_to(sensor.acc_bias_mps2, acc.shape),
+        sensor.acc_matrix,
     )

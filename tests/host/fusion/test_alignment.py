@@ -4,7 +4,11 @@ from functools import cache
 
 import pytest
 from gaitchain.fusion.alignment import AlignmentError, SegmentAlignment
-from gaitchain.sim.frame_truth import rotation_angle_deg, true_sensor_to_segment
+from gaitchain.sim.frame_truth import (
+    calibrated_alignment_errors,
+    rotation_angle_deg,
+    true_sensor_to_segment,
+)
 from gaitchain.sim.params import ImuErrors
 from gaitchain.sim.walk import SimulatedWalk, WalkConfig, simulate_walk
 
@@ -65,3 +69,9 @@ def test_refuses_a_recording_without_standing_or_walking() -> None:
         SegmentAlignment("shank").estimate(
             pod.acc_mps2[still], pod.gyr_radps[still], sampling_rate_hz=120.0
         )
+
+
+def test_six_position_calibration_then_alignment_within_one_degree() -> None:
+    walk = _walk(36, ImuErrors())
+    errors = calibrated_alignment_errors(walk, seed=36)
+    assert max(errors.values()) < 1.0, errors

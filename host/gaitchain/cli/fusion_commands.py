@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration_records import load_record, read_record
 from ..fusion import VqfOrientation
-from ..io.recording import RecordingError, read_pod_csv
+from ..fusion.alignment import SegmentAlignment
+from ..io.recording import RecordingError, read_pod_csv, read_recording
 from .common import Commands
 
 
@@ -21,9 +23,13 @@ def _orient_command(args: argparse.Namespace) -> int:
             f"{source}: sample intervals vary by up to {jitter:.0%} of the period; the filter "
             "needs evenly spaced samples, so resample the recording first"
         )
+    acc, gyr = data[:, 1:4], data[:, 4:7]
     mag = data[:, 7:10] if with_mag and not args.no_mag else None
+    if args.calibration:
+        record = read_record(args.calibration)
+        acc, gyr, mag = record.correct(acc, gyr, mag)
     estimator = VqfOrientation(mode="offline" if args.offline else "online").estimate(
-        data[:, 1:4], data[:, 4:7], mag, sampling_rate_hz=rate_hz
+        acc, gyr, mag, sampling_rate_hz=rate_hz
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +48,31 @@ def _orient_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _align_command(args: argparse.Namespace) -> int:
+    recording = read_recording(args.recording)
+    failures = 0
+    for pod in recording.pods:
+        acc, gyr = pod.acc_mps2, pod.gyr_radps
+        if args.calibration and "pod_id" in pod.extra:
+            record = load_record(args.calibration, int(pod.extra["pod_id"]))
+            acc, gyr, _ = record.correct(acc, gyr, None)
+        try:
+            estimate = SegmentAlignment(pod.segment).estimate(
+                acc, gyr, sampling_rate_hz=pod.rate_hz
+            )
+        except ValueError as error:
+            print(f"{pod.name}: {error}")
+            failures += 1
+            continue
+        rows = np.array2string(estimate.sensor_to_segment_, precision=4, suppress_small=True)
+        print(
+            f"{pod.name}: quality {estimate.quality_:.2f}, standing {estimate.standing_s_:.1f} s, "
+            f"walking {estimate.walking_s_:.0f} s; sensor to segment (rows x, y, z):"
+        )
+        print("  " + rows.replace("\n", "\n  "))
+    return 1 if failures else 0
+
+
 def register(commands: Commands) -> None:
     orient = commands.add_parser(
         "orient", help="orientation (sensor to ENU quaternions) of one pod's CSV"
@@ -54,4 +85,20 @@ def register(commands: Commands) -> None:
         help="use the whole recording (forward-backward): better for recorded data",
     )
     orient.add_argument("--no-mag", action="store_true", help="ignore magnetometer columns")
+    orient.add_argument(
+        "--calibration",
+        metavar="RECORD",
+        help="the pod's calibration record (from gaitchain calibrate imu)",
+    )
     orient.set_defaults(run=_orient_command)
+
+    align = commands.add_parser(
+        "align", help="sensor-to-segment alignment of every pod of a recording"
+    )
+    align.add_argument("recording", help="a recording directory in the open format")
+    align.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="calibration records (pod-XXXX.json) keyed by each pod's pod_id extra",
+    )
+    align.set_defaults(run=_align_command)

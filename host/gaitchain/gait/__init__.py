@@ -1,0 +1,1 @@
+"""Gait analysis: events, strides, per-stride metrics."""

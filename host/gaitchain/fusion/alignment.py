@@ -26,11 +26,11 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
+from ..signals import G_MPS2, true_runs
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 SEGMENTS: Final = ("pelvis", "thigh", "shank", "foot")
-
-G_MPS2: Final = 9.80665
 
 
 class AlignmentError(ValueError):
@@ -53,8 +53,7 @@ def rest_mask(
     acc_dev = np.convolve(np.abs(np.linalg.norm(acc_mps2, axis=1) - G_MPS2), kernel, "same")
     still = (gyr_norm < max_gyr_radps) & (acc_dev < max_acc_dev_mps2)
     out = np.zeros_like(still)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], still.astype(np.int8), [0]))))
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
+    for start, end in true_runs(still):
         if end - start >= min_duration_s * sampling_rate_hz:
             out[start:end] = True
     return out
@@ -80,8 +79,7 @@ def walking_mask(
 def first_stretch(mask: BoolArray, min_samples: int) -> BoolArray:
     """Only the first run of True in `mask` that is at least `min_samples` long."""
     out = np.zeros_like(mask)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
+    for start, end in true_runs(mask):
         if end - start >= min_samples:
             out[start:end] = True
             break

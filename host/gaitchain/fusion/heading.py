@@ -13,7 +13,7 @@ pod's heading frame: relative headings between segments are then consistent over
 """
 
 from dataclasses import dataclass
-from typing import Final, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,8 +23,6 @@ from scipy.spatial.transform import Rotation
 from .alignment import walking_mask
 
 FloatArray = NDArray[np.float64]
-
-G_MPS2: Final = 9.80665
 
 
 def yaw_of(vectors: FloatArray) -> FloatArray:

@@ -12,16 +12,16 @@ On the gaitmap example (two feet, motion-capture reference) these give initial c
 few milliseconds and final contact about 10 ms late (benchmarks/RESULTS.md).
 """
 
-from typing import Final, Self
+from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..signals import G_MPS2, true_runs
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
-
-G_MPS2: Final = 9.80665
 
 
 def still_stretches(
@@ -37,11 +37,8 @@ def still_stretches(
     still = (np.linalg.norm(gyr_radps, axis=1) < max_gyr_radps) & (
         np.abs(np.linalg.norm(acc_mps2, axis=1) - G_MPS2) < max_acc_dev_mps2
     )
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], still.astype(np.int8), [0]))))
     minimum = max(1, round(min_duration_s * sampling_rate_hz))
-    return [
-        (int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= minimum
-    ]
+    return [(a, b) for a, b in true_runs(still) if b - a >= minimum]
 
 
 def sagittal_rate(

@@ -21,8 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from ..signals import G_MPS2
 from .body import Body, apply, rot_y
-from .params import G_MPS2, ImuErrors, ParameterError
+from .params import ImuErrors, ParameterError
 
 FloatArray = NDArray[np.float64]
 

@@ -27,9 +27,6 @@ Sources of the default values and ranges:
 """
 
 from dataclasses import dataclass, field, fields
-from typing import Final
-
-G_MPS2: Final = 9.80665
 
 
 class ParameterError(ValueError):

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from gaitchain.signals import G_MPS2
 from gaitchain.sim.body import Body
 from gaitchain.sim.imu import kinematics, random_mount
-from gaitchain.sim.params import G_MPS2, Walker
+from gaitchain.sim.params import Walker
 from gaitchain.sim.plan import make_plan
 from gaitchain.sim.schedule import build_schedule
 from scipy.spatial.transform import Rotation

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from gaitchain.cli import main
 from gaitchain.io.recording import read_recording
+from gaitchain.signals import G_MPS2
 from gaitchain.sim.cohort import make_cohort
 from gaitchain.sim.imu import _nominal_mount
-from gaitchain.sim.params import G_MPS2, Gait, ParameterError, Walker
+from gaitchain.sim.params import Gait, ParameterError, Walker
 from gaitchain.sim.walk import WalkConfig, simulate_walk
 
 

@@ -23,7 +23,6 @@ from ..calibration_records import (
     utc_now,
 )
 from ..fusion.imu_calibration import (
-    STANDARD_GRAVITY_MPS2,
     AccelerometerFit,
     AccMethod,
     CalibrationError,
@@ -34,6 +33,7 @@ from ..fusion.imu_calibration import (
     find_static_holds,
 )
 from ..io.recording import FloatArray, read_pod_csv
+from ..signals import G_MPS2
 from .common import Commands
 
 STEPS: Final = {
@@ -290,7 +290,7 @@ def _imu_command(args: argparse.Namespace) -> int:
 def describe_record(record: ImuCalibrationRecord) -> str:
     """A record as a person reads it."""
     g, a, m = record.gyroscope, record.accelerometer, record.magnetometer
-    offset_mg = a.offset_mps2 / STANDARD_GRAVITY_MPS2 * 1000
+    offset_mg = a.offset_mps2 / G_MPS2 * 1000
     lines = [
         f"pod {record.pod_id:#06x} ({record.pod_id}), calibrated {record.created_utc} with "
         f"gaitchain {record.gaitchain_version}",
@@ -359,8 +359,8 @@ def register(commands: Commands) -> None:
     imu.add_argument(
         "--gravity-mps2",
         type=float,
-        default=STANDARD_GRAVITY_MPS2,
-        help=f"local gravity (default {STANDARD_GRAVITY_MPS2})",
+        default=G_MPS2,
+        help=f"local gravity (default {G_MPS2})",
     )
     imu.add_argument("--force", action="store_true", help="replace an existing record")
     imu.set_defaults(run=_imu_command)

@@ -38,9 +38,10 @@ from numpy.typing import NDArray
 from scipy.optimize import least_squares
 from scipy.spatial import KDTree
 
+from ..signals import G_MPS2
+
 FloatArray = NDArray[np.float64]
 
-STANDARD_GRAVITY_MPS2: Final = 9.80665
 FACE_NAMES: Final = ("+x up", "-x up", "+y up", "-y up", "+z up", "-z up")
 """The six faces, in the order `six_position_fit` takes them: which sensor axis points up (an
 accelerometer at rest reads +g on its up axis)."""
@@ -383,7 +384,7 @@ def fit_ellipsoid(points: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def six_position_fit(
-    face_means_mps2: FloatArray, gravity_mps2: float = STANDARD_GRAVITY_MPS2
+    face_means_mps2: FloatArray, gravity_mps2: float = G_MPS2
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Offset (3,), matrix (3,3) and residuals (6,3) from the mean readings on the six faces in
     `FACE_NAMES` order.
@@ -421,7 +422,7 @@ class AccelerometerFit:
         self,
         *,
         method: AccMethod = "auto",
-        gravity_mps2: float = STANDARD_GRAVITY_MPS2,
+        gravity_mps2: float = G_MPS2,
         min_pose_separation_deg: float = 15.0,
         face_tolerance_deg: float = 15.0,
         min_ellipsoid_poses: int = 12,

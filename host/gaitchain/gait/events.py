@@ -64,12 +64,9 @@ class FootEvents:
     `foot_flat_s_`, `heel_off_s_`, `final_contact_s_` (one per detected stance, NaN where an
     event could not be found, e.g. the first contact of a recording that starts standing)."""
 
-    def __init__(
-        self, *, ic_search_s: float = 0.25, fc_search_s: float = 0.45, min_stride_s: float = 0.6
-    ) -> None:
+    def __init__(self, *, ic_search_s: float = 0.25, fc_search_s: float = 0.45) -> None:
         self.ic_search_s = ic_search_s
         self.fc_search_s = fc_search_s
-        self.min_stride_s = min_stride_s
 
     def detect(
         self, acc_mps2: FloatArray, gyr_radps: FloatArray, *, sampling_rate_hz: float

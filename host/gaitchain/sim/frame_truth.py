@@ -17,6 +17,7 @@ from ..fusion import VqfOrientation
 from ..fusion.alignment import SegmentAlignment
 from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
 from ..fusion.imu_calibration import AccelerometerFit, find_static_holds
+from ..signals import G_MPS2
 from .body import Body
 from .imu import PodSignals
 from .walk import SimulatedWalk
@@ -137,11 +138,11 @@ def six_face_capture(
     move = round(move_s * rate_hz)
     forces: list[FloatArray] = []
     for k, face in enumerate(SIX_FACES):
-        forces.append(np.tile(face * 9.80665, (hold, 1)))
+        forces.append(np.tile(face * G_MPS2, (hold, 1)))
         if k + 1 < len(SIX_FACES):
             u = np.linspace(0.0, 1.0, move)[:, None]
             path = (1 - u) * face + u * SIX_FACES[k + 1]
-            forces.append(9.80665 * path / np.linalg.norm(path, axis=1, keepdims=True))
+            forces.append(G_MPS2 * path / np.linalg.norm(path, axis=1, keepdims=True))
     true_force = np.vstack(forces)
     n = true_force.shape[0]
     acc: FloatArray = (

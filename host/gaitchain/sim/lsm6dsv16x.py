@@ -79,6 +79,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from ..signals import G_MPS2
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 ByteArray = NDArray[np.uint8]
@@ -192,7 +194,6 @@ INT8_MIN: Final = -128
 INT8_MAX: Final = 127
 INT16_MIN: Final = -32768
 INT16_MAX: Final = 32767
-STANDARD_GRAVITY_MPS2: Final = 9.80665
 FIFO_CAPACITY_WORDS: Final = 256
 FIFO_WORD_BYTES: Final = 7
 FIFO_PAYLOAD_BYTES: Final = 6
@@ -284,7 +285,7 @@ def quantise(counts: FloatArray) -> NDArray[np.int16]:
 
 def accel_counts(accel_mps2: FloatArray, fs_code: int) -> NDArray[np.int16]:
     """Specific force in m/s^2 -> accelerometer output at full-scale code FS_XL_[1:0]."""
-    lsb_mps2 = ACCEL_SENSITIVITY_MG[fs_code] * 1e-3 * STANDARD_GRAVITY_MPS2
+    lsb_mps2 = ACCEL_SENSITIVITY_MG[fs_code] * 1e-3 * G_MPS2
     return quantise(accel_mps2 / lsb_mps2)
 
 

@@ -41,12 +41,13 @@ from gaitchain.protocol import (
 )
 from gaitchain.protocol.spec import SAMPLES_PREFIX_BYTES
 
+from ..signals import G_MPS2
 from .assembly import SEQ_MODULUS, SampleChunk, StreamAssembler
 from .clock import ClockModel, fit_clock_track
 
 FloatArray = NDArray[np.float64]
 
-ACC_SCALE_MPS2_PER_LSB = 0.000488 * 9.80665
+ACC_SCALE_MPS2_PER_LSB = 0.000488 * G_MPS2
 GYR_SCALE_RADPS_PER_LSB = 0.070 * math.pi / 180.0
 
 

@@ -18,7 +18,6 @@ from calibration_bench import (
 from gaitchain.fusion.imu_calibration import (
     FACE_DIRECTIONS,
     FACE_NAMES,
-    STANDARD_GRAVITY_MPS2,
     AccelerometerFit,
     CalibrationError,
     GyroBiasAtRest,
@@ -30,13 +29,14 @@ from gaitchain.fusion.imu_calibration import (
     fit_ellipsoid,
     sphere_coverage_fraction,
 )
+from gaitchain.signals import G_MPS2
 from gaitchain.sim.params import ImuErrors
 from numpy.typing import NDArray
 from scipy.linalg import polar
 from scipy.spatial.transform import Rotation
 
 FloatArray = NDArray[np.float64]
-G = STANDARD_GRAVITY_MPS2
+G = G_MPS2
 ERRORS = ImuErrors(
     mag=True,
     disturbance_ut=0.0,

@@ -25,14 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import PchipInterpolator
 
+from ..gait.angles import SIDES, rot_z, side_sign
 from .params import Walker
-from .schedule import (
-    ANKLE_FORWARD_FOOT_FRACTION,
-    SIDES,
-    Footprints,
-    Schedule,
-    side_sign,
-)
+from .schedule import ANKLE_FORWARD_FOOT_FRACTION, Footprints, Schedule
 
 FloatArray = NDArray[np.float64]
 
@@ -67,15 +62,6 @@ def rot_y(angle_rad: FloatArray) -> FloatArray:
     one, zero = np.ones_like(c), np.zeros_like(c)
     return np.stack(
         [np.stack([c, zero, s], -1), np.stack([zero, one, zero], -1), np.stack([-s, zero, c], -1)],
-        -2,
-    )
-
-
-def rot_z(angle_rad: FloatArray) -> FloatArray:
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    return np.stack(
-        [np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1), np.stack([zero, zero, one], -1)],
         -2,
     )
 
@@ -168,16 +154,22 @@ class _FootCurves:
             a_next = feet.amplitude[j + 1]
             pitch += [
                 (ho, 0.0),
+                # push-off: the heel rises slowly, then fast; the toes-down rotation peaks shortly
+                # before toe-off and is still at half its peak at toe-off, as on the gaitmap
+                # recordings, so the foot's peak plantarflexion comes just after toe-off
+                (ho + (to - ho) / 3, -0.259 * a_next * to_angle),
+                (ho + 0.8 * (to - ho), -0.6 * a_next * to_angle),
                 (to, -a_next * to_angle),
-                (to + 0.25 * swing_s, -0.55 * a_next * to_angle),
-                (to + 0.6 * swing_s, 0.05 * a_next * hs),
-                (to + 0.85 * swing_s, 1.05 * a_next * hs),
+                (to + 0.08 * swing_s, -1.06 * a_next * to_angle),
+                (to + 0.35 * swing_s, -0.55 * a_next * to_angle),
+                (to + 0.65 * swing_s, 0.05 * a_next * hs),
+                (to + 0.85 * swing_s, 0.9 * a_next * hs),
             ]
             for key in ((to, -1.5 * a_next), (to + 0.5 * swing_s, -3.0 * a_next)):
                 normal_ev.append(key)
                 faulty_ev.append(key)
             heading.append((to, feet.heading_rad[j]))
-        self.pitch = _pchip(pitch)
+        self.pitch: PchipInterpolator | _Lowered = _pchip(pitch)
         self.normal_eversion = _pchip([(t, np.radians(v)) for t, v in normal_ev])
         self.eversion = _pchip([(t, np.radians(v)) for t, v in faulty_ev])
         self.heading = _pchip(heading)
@@ -501,39 +493,57 @@ class Body:
         return height
 
     def _limit_dorsiflexion(self) -> None:
-        """Raise the heel early where a side lacks dorsiflexion.
+        """Hold the ankle at its limit where a side lacks dorsiflexion.
 
-        With the foot flat, dorsiflexion grows as the shank rolls forward; a free ankle reaches
-        some value at its nominal heel off. A limited ankle reaches its limit (that value minus
-        the deficit) earlier, and the heel rises then.
+        A limited ankle cannot follow the shank as it rolls forward over the foot: once the
+        ankle reaches the free ankle's stance peak minus the deficit, the heel rises so that the
+        foot turns toes-down as much as the shank still advances. The foot's pitch is lowered by
+        the excess (a few passes, as raising the heel moves the shank a little), and heel off
+        moves to where the heel first has to rise.
         """
-        samples = 60
+        samples = 50
         for side in SIDES:
-            faults = self.walker.side(side)
-            if not faults.ankle_df_deficit_deg:
+            deficit = self.walker.side(side).ankle_df_deficit_deg
+            if not deficit:
                 continue
             feet = self.schedule.feet[side]
             walking = np.nonzero((feet.ic_s > -1e8) & (feet.to_s < 1e8))[0]
             fraction = np.linspace(0.0, 1.0, samples)
-            t = (
-                feet.ff_s[walking, None] + fraction * (feet.ho_s - feet.ff_s)[walking, None]
-            ).ravel()
-            poses = self.poses(t)
-            relative = (
-                np.swapaxes(poses.rotation[f"{side}_shank"], -1, -2)
-                @ poses.rotation[f"{side}_foot"]
-            )
-            dorsiflexion = -np.degrees(np.arctan2(relative[:, 0, 2], relative[:, 2, 2])).reshape(
-                -1, samples
-            )
-            limit = dorsiflexion[:, -1] - faults.ankle_df_deficit_deg
-            reached = dorsiflexion >= limit[:, None]
-            first = np.argmax(reached, axis=1)
-            times = t.reshape(-1, samples)[np.arange(walking.size), first]
-            feet.ho_s[walking] = np.maximum(times, feet.ff_s[walking] + 0.02)
-            self.curves[side] = _FootCurves(
-                feet, self.walker, self._extra_eversion(side), faults.eversion_delay_pct
-            )
+            t = feet.ff_s[walking, None] + fraction * (feet.to_s - feet.ff_s)[walking, None]
+            dorsiflexion = self._dorsiflexion_deg(side, t.ravel()).reshape(t.shape)
+            limit = dorsiflexion.max(axis=1, keepdims=True) - deficit
+            curves = self.curves[side]
+            base = curves.pitch
+            lowered = np.zeros_like(t)
+            nominal_ho = feet.ho_s[walking].copy()
+            for _ in range(4):
+                lowered += np.radians(np.maximum(0.0, dorsiflexion - limit))
+                curves.pitch = _Lowered(
+                    base, _pchip(list(zip(t.ravel(), -lowered.ravel(), strict=True)))
+                )
+                rising = lowered > 1e-9
+                first = np.where(rising.any(axis=1), np.argmax(rising, axis=1), samples - 1)
+                earliest = t[np.arange(walking.size), np.maximum(first - 1, 0)]
+                feet.ho_s[walking] = np.minimum(nominal_ho, earliest)
+                dorsiflexion = self._dorsiflexion_deg(side, t.ravel()).reshape(t.shape)
+
+    def _dorsiflexion_deg(self, side: str, t_s: FloatArray) -> FloatArray:
+        poses = self.poses(t_s)
+        relative = (
+            np.swapaxes(poses.rotation[f"{side}_shank"], -1, -2) @ poses.rotation[f"{side}_foot"]
+        )
+        return -np.degrees(np.arctan2(relative[:, 0, 2], relative[:, 2, 2]))
+
+
+class _Lowered:
+    """A pitch curve lowered by a correction curve (both callable as f(t) and f(t, 1))."""
+
+    def __init__(self, base: "PchipInterpolator | _Lowered", correction: PchipInterpolator) -> None:
+        self.base = base
+        self.correction = correction
+
+    def __call__(self, t_s: FloatArray | float, nu: int = 0) -> FloatArray:
+        return np.asarray(self.base(t_s, nu) + self.correction(t_s, nu), dtype=np.float64)
 
 
 def _rotate_about(v: FloatArray, axis: FloatArray, angle_rad: FloatArray) -> FloatArray:

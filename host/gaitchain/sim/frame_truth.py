@@ -44,6 +44,17 @@ def true_sensor_to_segment(body: Body, pod: PodSignals, standing_s: float = 1.0)
     return functional_in_segment.T @ pod.mount_rotation
 
 
+def functional_rotations(walk: SimulatedWalk, t_s: FloatArray) -> dict[str, FloatArray]:
+    """True functional segment frames (n,3,3, segment to world) of every pod's segment at `t_s`:
+    what the analysis estimates from the pods, up to heading drift."""
+    poses = walk.body.poses(t_s)
+    out: dict[str, FloatArray] = {}
+    for pod in walk.pods:
+        functional = pod.mount_rotation @ true_sensor_to_segment(walk.body, pod).T
+        out[pod.spec.name] = poses.rotation[pod.spec.body_segment] @ functional
+    return out
+
+
 def rotation_angle_deg(a: FloatArray, b: FloatArray) -> float:
     """Angle between two rotation matrices."""
     relative = a @ b.T

@@ -12,12 +12,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from ..gait.angles import SIDES, side_sign
 from .params import Walker
 from .plan import Plan
 
 FloatArray = NDArray[np.float64]
 
-SIDES: Final = ("left", "right")
 FOOT_FLAT_STANCE_FRACTION: Final = 0.13
 """Foot flat at about 8 % of the stride (Perry & Burnfield 2010)."""
 HIP_OVER_ANKLE_STANCE_FRACTION: Final = 0.4
@@ -25,11 +25,6 @@ HIP_OVER_ANKLE_STANCE_FRACTION: Final = 0.4
 ANKLE_FORWARD_FOOT_FRACTION: Final = 0.2
 """The ankle joint centre sits above this fraction of the foot length from the heel."""
 _NEVER_S: Final = 1e9
-
-
-def side_sign(side: str) -> float:
-    """+1 for left, -1 for right: left is +y in the walker's frame."""
-    return 1.0 if side == "left" else -1.0
 
 
 @dataclass

@@ -119,8 +119,9 @@ class CommonHeading:
                 self.correction_rad_[name] = np.zeros_like(pod.t_s)
                 continue
             t, direction = directions[name]
-            difference = np.unwrap(wrap_rad(np.interp(ref_t, t, direction) - ref_dir))
-            difference = difference[straight]
+            # unwrapped over the straight windows only: in turns the estimates are blurred and
+            # can jump by more than half a turn, which would leave a full turn in the series
+            difference = np.unwrap(wrap_rad(np.interp(ref_t, t, direction) - ref_dir)[straight])
             times = ref_t[straight]
             size = max(1, round(self.smoothing_s / self.step_s))
             smooth = median_filter(difference, size=size, mode="nearest")

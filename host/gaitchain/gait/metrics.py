@@ -50,7 +50,8 @@ class Curves:
         if not (np.isfinite(start_s) and np.isfinite(end_s)):
             return np.zeros(0)
         lo, hi = np.searchsorted(self.t_s, [start_s, end_s])
-        return self.angles[name][lo:hi]
+        # Cardan angles wrap at +-180 deg; inside one stride an angle never turns a full circle
+        return np.unwrap(self.angles[name][lo:hi], period=360.0)
 
     def at(self, name: str, t_s: float) -> float:
         if not np.isfinite(t_s) or t_s < self.t_s[0] or t_s > self.t_s[-1]:

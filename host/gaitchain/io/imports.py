@@ -1,5 +1,6 @@
 """Recordings from other tools' files, as open-format `Recording`s.
 
+- Xsens MT Manager text exports: see `xsens` (read through recording.json).
 - gaitmap-style CSV (the layout of gaitmap's example data): a first header row naming the sensor
   of each column (`left_sensor`, `right_sensor`), a second naming the axis (`acc_x` ... `gyr_z`),
   then one row per sample whose first column is the sample index; acceleration in m/s², angular
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .recording import PodRecording, Recording, RecordingError
 
+FloatArray = NDArray[np.float64]
 AXES: Final = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 
 

@@ -17,6 +17,9 @@ from typing import Any, Final, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import RecordingError
+from .xsens import read_xsens_mt_text
+
 FloatArray = NDArray[np.float64]
 
 FORMAT: Final = "gaitchain-recording"
@@ -33,10 +36,6 @@ BASE_COLUMNS: Final = (
 MAG_COLUMNS: Final = ("mag_x_ut", "mag_y_ut", "mag_z_ut")
 SEGMENTS: Final = ("pelvis", "thigh", "shank", "foot")
 SIDES: Final = ("left", "right", "center")
-
-
-class RecordingError(ValueError):
-    """A recording that cannot be read or written; the message names the file and the fix."""
 
 
 @dataclass
@@ -179,19 +178,20 @@ def read_recording(directory: Path | str) -> Recording:
         if key in seen:
             raise RecordingError(f"{index_path}: two pods are the {pod['side']} {pod['segment']}")
         seen.add(key)
-        data, with_mag = read_pod_csv(directory / pod["file"])
         extra = {k: v for k, v in pod.items() if k not in ("file", "segment", "side")}
-        pods.append(
-            PodRecording(
-                pod["file"],
-                pod["segment"],
-                pod["side"],
-                data[:, 0],
-                data[:, 1:4],
-                data[:, 4:7],
-                data[:, 7:10] if with_mag else None,
-                extra,
+        file_format = extra.get("format", "csv")
+        if file_format == "xsens-mt-text":
+            t_s, acc, gyr, mag = read_xsens_mt_text(directory / pod["file"])
+        elif file_format == "csv":
+            data, with_mag = read_pod_csv(directory / pod["file"])
+            t_s, acc, gyr = data[:, 0], data[:, 1:4], data[:, 4:7]
+            mag = data[:, 7:10] if with_mag else None
+        else:
+            raise RecordingError(
+                f"{index_path} pods[{i}] format {file_format!r} is not csv or xsens-mt-text"
             )
+        pods.append(
+            PodRecording(pod["file"], pod["segment"], pod["side"], t_s, acc, gyr, mag, extra)
         )
     extra = {k: v for k, v in top.items() if k not in ("format", "version", "pods")}
     return Recording(pods, extra)

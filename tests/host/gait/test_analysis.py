@@ -206,3 +206,49 @@ def test_command_line_writes_json_and_refuses_bad_input(
             main(argv)
         assert stopped.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def _write_xsens(path: Path, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+    ticks = (np.round(t_s / 1e-4).astype(np.int64) + 2**32 - 30_000) % 2**32  # wraps early on
+    lines = [
+        "// Start Time: Unknown",
+        "// Update Rate: 120.0Hz",
+        "PacketCounter\tSampleTimeFine\tAcc_X\tAcc_Y\tAcc_Z\tGyr_X\tGyr_Y\tGyr_Z",
+    ]
+    for k in range(t_s.size):
+        values = "\t".join(f"{v:.6f}" for v in (*acc[k], *gyr[k]))
+        lines.append(f"{k % 65536}\t{ticks[k]}\t{values}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_xsens_mt_text_exports_read_through_recording_json(tmp_path: Path) -> None:
+    walk = simulate_walk(WalkConfig(minutes=1, seed=27))
+    recording = walk.recording()
+    entries = []
+    for pod in recording.pods:
+        name = f"MT_{pod.name}.txt"
+        _write_xsens(tmp_path / name, pod.t_s, pod.acc_mps2, pod.gyr_radps)
+        entries.append(
+            {"file": name, "segment": pod.segment, "side": pod.side, "format": "xsens-mt-text"}
+        )
+    index = {"format": "gaitchain-recording", "version": 1, "pods": entries}
+    (tmp_path / "recording.json").write_text(json.dumps(index))
+    out = tmp_path / "a.json"
+    assert main(["analyze", str(tmp_path), "--json", str(out)]) == 0
+    imported = json.loads(out.read_text())["events"]["left"]["initial_contact_s"]
+    direct = analyze(recording).to_json()["events"]["left"]["initial_contact_s"]
+    offset_s = (2**32 - 30_000) * 1e-4
+    assert len(imported) == len(direct) > 40
+    np.testing.assert_allclose(np.array(imported) - offset_s, direct, atol=2e-4)
+
+
+def test_xsens_export_without_gyroscope_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.txt").write_text("// x\nPacketCounter\tSampleTimeFine\tAcc_X\tAcc_Y\tAcc_Z\n")
+    entry = {"file": "a.txt", "segment": "foot", "side": "left", "format": "xsens-mt-text"}
+    index = {"format": "gaitchain-recording", "version": 1, "pods": [entry]}
+    (tmp_path / "recording.json").write_text(json.dumps(index))
+    with pytest.raises(SystemExit):
+        main(["analyze", str(tmp_path), "--json", str(tmp_path / "o.json")])
+    assert "Gyr_X, Gyr_Y, Gyr_Z missing" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from .angles import SIDES, chain_angles
 from .kinematics import SegmentKinematics, segment_kinematics
 from .load import FootLoad
 from .metrics import Curves, chain_metrics, foot_pitch_deg
+from .pelvis_events import pelvis_events
 from .shank_events import shank_events
 from .strides import (
     SideEvents,
@@ -38,7 +39,8 @@ PREVENTS: Final = {
     "rotation relative to the pelvis",
     "shank": "hip-rotation proxy, tibial rotation, pronation and ankle dorsiflexion (the foot is "
     "measured relative to the shank)",
-    "foot": "foot-pod events (the shank's are used instead, without foot flat and heel off), "
+    "foot": "foot-pod events (the shank's or else the pelvis's are used instead, without foot "
+    "flat and heel off), "
     "pronation, ankle dorsiflexion, foot-strike angle, impact, stride length and speed",
     "thigh": "hip rotation from the thigh (the pelvis-to-shank proxy is used instead)",
 }
@@ -171,16 +173,28 @@ def missing_pods(recording: Recording) -> dict[str, str]:
     return out
 
 
-def side_events(recording: Recording, kin: SegmentKinematics, side: str) -> SideEvents | None:
-    """Events from the side's foot pod (raw signals, no alignment needed), else from its shank
-    pod once aligned, else None."""
-    foot = recording.pod("foot", side)
-    if foot is not None:
-        return foot_events(foot)
-    shank = kin.pods.get(f"{side}_shank")
-    if shank is not None:
-        return shank_events(shank.pod, shank.sensor_to_segment)
-    return None
+def side_events(
+    recording: Recording, kin: SegmentKinematics, angles: dict[str, FloatArray]
+) -> dict[str, SideEvents | None]:
+    """Per side: events from the foot pod (raw signals, no alignment needed), else from the
+    shank pod once aligned, else from the pelvis pod, else None."""
+    out: dict[str, SideEvents | None] = {}
+    from_pelvis: dict[str, SideEvents] | None = None
+    for side in SIDES:
+        foot = recording.pod("foot", side)
+        shank = kin.pods.get(f"{side}_shank")
+        pelvis = kin.pods.get("pelvis")
+        if foot is not None:
+            out[side] = foot_events(foot)
+        elif shank is not None:
+            out[side] = shank_events(shank.pod, shank.sensor_to_segment)
+        elif pelvis is not None and "pelvis_rotation_deg" in angles:
+            if from_pelvis is None:
+                from_pelvis = pelvis_events(pelvis, kin.t_s, angles["pelvis_rotation_deg"])
+            out[side] = from_pelvis[side]
+        else:
+            out[side] = None
+    return out
 
 
 def analyze(recording: Recording) -> Analysis:
@@ -193,7 +207,7 @@ def analyze(recording: Recording) -> Analysis:
         if foot is not None:
             angles[f"{side}_foot_pitch_deg"] = foot_pitch_deg(foot)
     curves = Curves(kin.t_s, angles)
-    events = {side: side_events(recording, kin, side) for side in SIDES}
+    events = side_events(recording, kin, angles)
     all_ic = np.sort(
         np.concatenate(
             [

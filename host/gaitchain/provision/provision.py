@@ -1,0 +1,371 @@
+"""`gaitchain pod flash / info / config`: what to install on a pod, checked before anything is
+written, then installed.
+
+Order of `flash_pod`: open the port (a clear error if there is none); enter the raw REPL; if no
+MicroPython answers, or it cannot load this firmware's `.mpy` files, install MicroPython with
+esptool (only with an image given, and only with `reflash=True` when a working MicroPython would be
+erased); check the chip is an ESP32-S3; compile the firmware; check the free space covers the
+firmware plus the step-log reserve; then copy the firmware, `/board.json` and `/config.json`
+(written last, through a temporary file and a rename), and read each file's size back.
+Nothing on the pod is written before every check has passed, and only firmware files, the board
+file and the config are ever replaced (the step log and other files are left alone).
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, cast
+
+from .boards import BOARDS_FILE, BoardSpec, load_boards
+from .build import (
+    FIRMWARE_DIR,
+    STEP_LOG_RESERVE_BYTES,
+    FirmwareFile,
+    blocks,
+    build_firmware,
+    directories,
+    mpy_abi,
+)
+from .device import Device, NoMicroPythonError, ProvisionError, open_device
+from .flasher import DOWNLOAD_URL, Runner, flash_micropython, run_subprocess
+from .podconfig import PodConfig, from_device, text
+
+CONFIG_PATH: Final = "/config.json"
+BOARD_PATH: Final = "/board.json"
+STEP_LOG_PATH: Final = "/steps.log"
+"""Where the step log lives on the pod; its current size counts towards the reserve."""
+REPL_ATTEMPTS_AFTER_FLASH: Final = 10
+
+Opener = Callable[[str, float], Device]
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    block_bytes: int
+    total_blocks: int
+    free_blocks: int
+
+    @property
+    def free_bytes(self) -> int:
+        return self.block_bytes * self.free_blocks
+
+    @property
+    def total_bytes(self) -> int:
+        return self.block_bytes * self.total_blocks
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    port: str
+    machine: str
+    release: str
+    mpy: int
+    heap_bytes: int
+    unique_id: str
+    filesystem: Filesystem
+    config: PodConfig
+    config_problems: list[str]
+    board_file: dict[str, Any] | None
+    files: dict[str, int]
+
+
+@dataclass
+class FlashReport:
+    port: str
+    flashed_micropython: bool = False
+    esptool_commands: list[str] = field(default_factory=list[str])
+    written: dict[str, int] = field(default_factory=dict[str, int])
+    removed: list[str] = field(default_factory=list[str])
+    firmware_bytes: int = 0
+    free_after_bytes: int = 0
+    config: PodConfig = field(default_factory=dict[str, Any])
+    warnings: list[str] = field(default_factory=list[str])
+
+
+def _filesystem(device: Device) -> Filesystem:
+    stat = cast(tuple[int, ...], device.value("os.statvfs('/')", "import os"))
+    return Filesystem(block_bytes=stat[0], total_blocks=stat[2], free_blocks=stat[4])
+
+
+def _machine(device: Device) -> tuple[str, str]:
+    uname = cast(
+        tuple[str, str], device.value("(os.uname().machine, os.uname().release)", "import os")
+    )
+    return uname[0], uname[1]
+
+
+def _is_esp32_s3(machine: str) -> bool:
+    return "ESP32S3" in machine.upper().replace("-", "").replace("_", "")
+
+
+def _device_mpy(device: Device) -> int:
+    return int(device.value("getattr(sys.implementation, '_mpy', 0)", "import sys"))
+
+
+def incompatible_mpy(device_mpy: int, files: list[FirmwareFile]) -> str:
+    """Why the pod's MicroPython cannot import these `.mpy` files ("" when it can)."""
+    version, sub, arch = device_mpy & 0xFF, (device_mpy >> 8) & 3, device_mpy >> 10
+    for f in files:
+        if not f.device_path.endswith(".mpy"):
+            continue
+        file_version, file_sub, file_arch = mpy_abi(f.data)
+        if file_version != version:
+            return (
+                f"its MicroPython loads .mpy version {version}, the firmware is version "
+                f"{file_version}"
+            )
+        if file_arch and (file_arch != arch or file_sub != sub):
+            return f"{f.device_path} holds native code for another MicroPython ABI"
+    return ""
+
+
+def _read_json(device: Device, path: str) -> object:
+    raw = device.read_file(path)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def read_info(device: Device, boards: dict[str, BoardSpec]) -> PodInfo:
+    """Everything `gaitchain pod info` shows, read from an open pod."""
+    machine, release = _machine(device)
+    config, problems = read_config(device, boards)
+    board_file = _read_json(device, BOARD_PATH)
+    files = cast(
+        dict[str, int],
+        device.value(
+            "r",
+            "import os\nr={}\ndef w(d):\n for e in os.ilistdir(d):\n"
+            "  p=(d.rstrip('/')+'/'+e[0])\n  if e[1]==0x4000:\n   w(p)\n  else:\n"
+            "   r[p]=os.stat(p)[6]\nw('/')",
+        ),
+    )
+    heap = int(device.value("gc.mem_free()+gc.mem_alloc()", "import gc"))
+    unique = str(device.value("machine.unique_id().hex()", "import machine"))
+    return PodInfo(
+        port=device.port,
+        machine=machine,
+        release=release,
+        mpy=_device_mpy(device),
+        heap_bytes=heap,
+        unique_id=unique,
+        filesystem=_filesystem(device),
+        config=config,
+        config_problems=problems,
+        board_file=cast(dict[str, Any], board_file) if isinstance(board_file, dict) else None,
+        files=files,
+    )
+
+
+def space_needed_blocks(
+    device: Device, files: list[FirmwareFile], block_bytes: int
+) -> tuple[int, int]:
+    """(blocks the install needs beyond what the replaced files free, blocks still owed to the
+    step-log reserve)."""
+    need = 0
+    for f in files:
+        need += blocks(len(f.data), block_bytes)
+        old = device.size(f.device_path)
+        if old is not None and old >= 0:
+            need -= blocks(old, block_bytes)
+    for directory in directories([f.device_path for f in files]):
+        if device.size(directory) is None:
+            need += 2
+    log = device.size(STEP_LOG_PATH) or 0
+    owed = max(
+        0,
+        blocks(STEP_LOG_RESERVE_BYTES, block_bytes) - (blocks(log, block_bytes) if log > 0 else 0),
+    )
+    return need, owed
+
+
+def _connect_after_flash(
+    port: str, opener: Opener, sleep: Callable[[float], None], timeout_s: float
+) -> Device:
+    for _attempt in range(REPL_ATTEMPTS_AFTER_FLASH):
+        try:
+            return opener(port, timeout_s)
+        except ProvisionError:
+            sleep(1.0)  # the pod reboots and its USB port comes back
+    raise ProvisionError(
+        f"MicroPython was written but no raw REPL answered on {port} afterwards; press RESET on "
+        "the pod and run the command again"
+    )
+
+
+def _pod_id(requested: int | None, existing: PodConfig, unique_id: str) -> int:
+    if requested is not None:
+        return requested
+    if int(existing["pod_id"]) != 0:
+        return int(existing["pod_id"])
+    return int(unique_id[-4:], 16) if unique_id else 0
+
+
+def flash_pod(
+    port: str,
+    segment: str,
+    side: str,
+    *,
+    board: str,
+    pod_id: int | None = None,
+    image: Path | None = None,
+    reflash: bool = False,
+    firmware_dir: Path = FIRMWARE_DIR,
+    boards_file: Path = BOARDS_FILE,
+    runner: Runner = run_subprocess,
+    opener: Opener = open_device,
+    sleep: Callable[[float], None] = time.sleep,
+    repl_timeout_s: float = 3.0,
+) -> FlashReport:
+    """Provision the pod on `port` as `segment`/`side` on `board`. See the module docstring."""
+    boards = load_boards(boards_file)
+    if board not in boards:
+        raise ValueError(
+            f"board {board!r} is not in {boards_file.name}; known: {', '.join(boards)}"
+        )
+    spec = boards[board]
+    files = build_firmware(firmware_dir)
+    report = FlashReport(port=port)
+
+    device: Device | None
+    try:
+        device = opener(port, repl_timeout_s)
+    except NoMicroPythonError as error:
+        if image is None:
+            raise ProvisionError(
+                f"{error}: the pod has no MicroPython yet; download the ESP32-S3 image "
+                f"(SPIRAM_OCT variant for boards with PSRAM) from {DOWNLOAD_URL} and pass it "
+                "with --micropython FILE.bin"
+            ) from None
+        device = None
+    if device is not None:
+        problem = incompatible_mpy(_device_mpy(device), files)
+        machine, _release = _machine(device)
+        if not _is_esp32_s3(machine):
+            device.close()
+            raise ProvisionError(
+                f"the board on {port} is {machine!r}, not an ESP32-S3; pods need an ESP32-S3 "
+                "board (hardware/bom.md)"
+            )
+        if problem:
+            if image is None or not reflash:
+                device.close()
+                raise ProvisionError(
+                    f"the pod on {port} cannot run this firmware: {problem}. Installing a newer "
+                    "MicroPython erases the pod's flash, step log included: copy the log off "
+                    "first, then run again with --micropython FILE.bin --reflash"
+                )
+            device.close()
+            device = None
+    if device is None:
+        assert image is not None
+        report.esptool_commands = flash_micropython(port, image, runner)
+        report.flashed_micropython = True
+        device = _connect_after_flash(port, opener, sleep, repl_timeout_s)
+        machine, _release = _machine(device)
+        if not _is_esp32_s3(machine):
+            device.close()
+            raise ProvisionError(
+                f"after flashing, the board on {port} reports {machine!r}, not an ESP32-S3"
+            )
+        problem = incompatible_mpy(_device_mpy(device), files)
+        if problem:
+            device.close()
+            raise ProvisionError(
+                f"the MicroPython image just written cannot run this firmware: {problem}"
+            )
+
+    with device:
+        _install(device, spec, boards, files, segment, side, pod_id, report)
+    return report
+
+
+def _install(
+    device: Device,
+    spec: BoardSpec,
+    boards: dict[str, BoardSpec],
+    files: list[FirmwareFile],
+    segment: str,
+    side: str,
+    pod_id: int | None,
+    report: FlashReport,
+) -> None:
+    existing, _problems = read_config(device, boards)
+    unique = str(device.value("machine.unique_id().hex()", "import machine"))
+    config = dict(existing)
+    config.update(
+        segment=segment, side=side, board=spec.key, pod_id=_pod_id(pod_id, existing, unique)
+    )
+    config_bytes = text(config)  # ValueError for a bad segment or side, before anything is written
+    board_bytes = (json.dumps(spec.board_file(), indent=1) + "\n").encode()
+    everything = [
+        *files,
+        FirmwareFile(BOARD_PATH, board_bytes),
+        FirmwareFile(CONFIG_PATH + ".tmp", config_bytes),
+    ]
+
+    fs = _filesystem(device)
+    need, owed = space_needed_blocks(device, everything, fs.block_bytes)
+    if need + owed > fs.free_blocks:
+        raise ProvisionError(
+            f"the pod's filesystem has {fs.free_bytes // 1024} KiB free; the firmware needs "
+            f"{max(need, 0) * fs.block_bytes // 1024} KiB more and the step log keeps "
+            f"{owed * fs.block_bytes // 1024} KiB free. Nothing was written. Remove files you do "
+            "not need (gaitchain pod info lists them) or use a board with more flash"
+        )
+    heap = int(device.value("gc.mem_free()+gc.mem_alloc()", "import gc"))
+    if spec.psram_bytes and heap < 1024 * 1024:
+        report.warnings.append(
+            f"the MicroPython heap is {heap // 1024} KiB: the PSRAM of the {spec.name} is not in "
+            "use (flash the SPIRAM_OCT build), so 240 and 480 Hz keep less than 30 s of backlog"
+        )
+
+    for directory in directories([f.device_path for f in everything]):
+        if device.size(directory) is None:
+            device.run(f"import os\nos.mkdir({directory!r})")
+    for f in everything:
+        stale = f.device_path[: -len(".mpy")] + ".py" if f.device_path.endswith(".mpy") else ""
+        if stale and device.size(stale) is not None:
+            device.run(f"import os\nos.remove({stale!r})")  # a .py would shadow the new .mpy
+            report.removed.append(stale)
+        device.write_file(f.device_path, f.data)
+        if device.size(f.device_path) != len(f.data):
+            raise ProvisionError(
+                f"{f.device_path} did not arrive whole on the pod; run the command again"
+            )
+        report.written[f.device_path] = len(f.data)
+    _commit_config(device)
+    report.written[CONFIG_PATH] = report.written.pop(CONFIG_PATH + ".tmp")
+    report.firmware_bytes = sum(len(f.data) for f in files)
+    report.free_after_bytes = _filesystem(device).free_bytes
+    report.config = config
+    device.run("import os\ntry:\n os.sync()\nexcept AttributeError:\n pass")
+
+
+def _commit_config(device: Device) -> None:
+    """Move the written temporary config over the old one (LittleFS renames atomically, as the
+    firmware's own `config.save` does), so a pod never holds half a config."""
+    device.run(f"import os\nos.rename({CONFIG_PATH + '.tmp'!r}, {CONFIG_PATH!r})")
+
+
+def read_config(device: Device, boards: dict[str, BoardSpec]) -> tuple[PodConfig, list[str]]:
+    """The pod's config completed with defaults, and what was missing or bad in it."""
+    return from_device(_read_json(device, CONFIG_PATH), boards)
+
+
+def set_config(device: Device, boards: dict[str, BoardSpec], changes: PodConfig) -> PodConfig:
+    """Apply `changes` to the pod's config and write it atomically; returns the new config."""
+    config, _problems = read_config(device, boards)
+    config.update(changes)
+    data = text(config)
+    device.write_file(CONFIG_PATH + ".tmp", data)
+    _commit_config(device)
+    if "board" in changes:
+        spec = boards[str(config["board"])]
+        device.write_file(BOARD_PATH, (json.dumps(spec.board_file(), indent=1) + "\n").encode())
+    return config

@@ -21,7 +21,7 @@ def _file(pins: object, name: str = "xiao-esp32s3") -> bytes:
 
 
 def _with(**changes: object) -> dict:
-    pins = dict(_XIAO)
+    pins: dict = dict(_XIAO)
     pins.update(changes)
     return pins
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from ..calibration_records import parse_pod_id
+from ..power_budget import budgets, load_table, markdown
 from ..provision.boards import BOARDS_FILE, default_board, load_boards
 from ..provision.build import FIRMWARE_DIR
 from ..provision.device import open_device
@@ -65,6 +66,15 @@ def register(commands: Commands) -> None:
     _add_port(config)
     config.add_argument("items", nargs="*", metavar="KEY[=VALUE]", help=", ".join(KEY_NAMES))
     config.set_defaults(run=_config)
+
+    power = actions.add_parser(
+        "power", help="battery life per mode from hardware/power-budget.json (no pod needed)"
+    )
+    power.add_argument("--capacity-mah", type=float, default=None, help="another battery")
+    power.add_argument(
+        "--markdown", action="store_true", help="print the tables of hardware/power-budget.md"
+    )
+    power.set_defaults(run=_power)
 
 
 def _flash(args: argparse.Namespace) -> int:
@@ -148,4 +158,17 @@ def _config(args: argparse.Namespace) -> int:
                 print(f"problem: {problem}")
     for key in wanted or ([] if changes else list(KEY_NAMES)):
         print(f"{key}={json.dumps(config[key])}")
+    return 0
+
+
+def _power(args: argparse.Namespace) -> int:
+    table = load_table()
+    if args.markdown:
+        print(markdown(table), end="")
+        return 0
+    capacity = None if args.capacity_mah is None else float(args.capacity_mah)
+    if capacity is not None and not 10 <= capacity <= 10000:
+        raise ValueError(f"capacity-mah = {capacity:g} is outside 10 to 10000")
+    for mode in budgets(table, capacity):
+        print(f"{mode.name}: {mode.average_ma:.2f} mA, {mode.life_h:.1f} h")
     return 0

@@ -99,3 +99,10 @@ def footprint_bytes(files: list[FirmwareFile], block_bytes: int = BLOCK_BYTES) -
     file_blocks = sum(blocks(len(f.data), block_bytes) for f in files)
     dir_blocks = 2 * len(directories([f.device_path for f in files]))  # a metadata pair each
     return (file_blocks + dir_blocks) * block_bytes
+
+
+def free_after_install(files: list[FirmwareFile], filesystem_bytes: int) -> int:
+    """Bytes left on a fresh LittleFS of `filesystem_bytes` once `files` are on it (a superblock
+    pair is LittleFS's own)."""
+    usable = (filesystem_bytes // BLOCK_BYTES - 2) * BLOCK_BYTES
+    return usable - footprint_bytes(files)

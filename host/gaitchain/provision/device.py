@@ -8,6 +8,9 @@ through this one module.
 """
 
 import ast
+import contextlib
+import errno
+import io
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -88,6 +91,11 @@ class Device:
         try:
             self._transport.fs_writefile(path, data)
         except (TransportError, OSError) as error:
+            if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+                raise ProvisionError(
+                    f"the pod's filesystem filled up while writing {path}; remove files you do "
+                    "not need (gaitchain pod info lists them) and run the command again"
+                ) from None
             raise ProvisionError(
                 f"cannot write {path} on the pod on {self.port}: {error}"
             ) from None
@@ -120,7 +128,8 @@ def open_device(port: str, timeout_s: float = 3.0) -> Device:
         raise ProvisionError(f"cannot open {port}: {error}; is another program using it?") from None
     transport = cast(_Transport, raw)
     try:
-        transport.enter_raw_repl(soft_reset=True, timeout_overall=timeout_s)
+        with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure
+            transport.enter_raw_repl(soft_reset=True, timeout_overall=timeout_s)
     except (TransportError, OSError) as error:
         transport.close()
         raise NoMicroPythonError(

@@ -155,7 +155,7 @@ class _Os:
 
     def statvfs(self, _path: str) -> tuple[int, ...]:
         fs = self._fs
-        free = fs.free_blocks()
+        free = fs.free_blocks() + self._board.statvfs_overstates_blocks
         return (fs.block_bytes, fs.block_bytes, fs.total_blocks, free, free, 0, 0, 0, 0, 255)
 
     def uname(self) -> SimpleNamespace:
@@ -184,6 +184,8 @@ class FakeBoard:
         total_blocks: int = 1264,
         unique_id: bytes = b"\x34\x85\x18\x01\x02\xab",
         window: int = 64,
+        raw_paste: bool = True,
+        statvfs_overstates_blocks: int = 0,
     ) -> None:
         self.micropython = micropython
         self.machine = machine
@@ -191,6 +193,8 @@ class FakeBoard:
         self.heap_bytes = heap_bytes
         self.unique_id = unique_id
         self.window = window
+        self.raw_paste = raw_paste
+        self.statvfs_overstates_blocks = statvfs_overstates_blocks
         self.fs = FakeFilesystem(total_blocks=total_blocks)
         self.executed: list[str] = []
         self.soft_reboots = 0
@@ -249,6 +253,9 @@ class FakeBoard:
                 code = bytearray()
             elif byte == 0x05:
                 if next(stream) == ord("A") and next(stream) == 0x01:
+                    if not self.raw_paste:
+                        self._send(b"R\x00")  # understood, not supported: plain raw REPL
+                        continue
                     self._send(b"R\x01" + struct.pack("<H", self.window))
                     self._run(self._paste(stream))
             elif byte == 0x04:

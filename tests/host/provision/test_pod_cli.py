@@ -12,9 +12,10 @@ def _exit_message(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     with pytest.raises(SystemExit) as stopped:
         main(argv)
     assert stopped.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err  # one line
-    return err
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1, captured.err  # one line
+    assert captured.out == "", captured.out  # nothing else on stdout (mpremote's dumps included)
+    return captured.err
 
 
 def test_flash_then_info(capsys: pytest.CaptureFixture[str]) -> None:
@@ -81,3 +82,9 @@ def test_flash_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
         ["pod", "flash", "--segment", "shank", "--side", "left", "--pod-id", "0x1ffff"],
     )
     assert "pod id '0x1ffff'" in err
+
+
+def test_info_on_a_board_without_micropython(capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeBoard(micropython=False) as board:
+        err = _exit_message(capsys, ["pod", "info", "--port", board.port])
+    assert "no MicroPython raw REPL answered on " + board.port in err

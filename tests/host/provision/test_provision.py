@@ -10,7 +10,7 @@ from fakeboard import FakeBoard
 from gaitchain.provision import build_firmware, load_boards
 from gaitchain.provision.build import STEP_LOG_RESERVE_BYTES, blocks
 from gaitchain.provision.device import NoMicroPythonError, ProvisionError, open_device
-from gaitchain.provision.flasher import RunResult, check_image, esptool_commands
+from gaitchain.provision.flasher import RunResult, check_image, esptool_commands, run_subprocess
 from gaitchain.provision.provision import STEP_LOG_PATH, FlashReport, flash_pod
 
 BOARDS = load_boards()
@@ -229,3 +229,32 @@ def test_bad_board_segment_and_image_are_value_errors(tmp_path: Path) -> None:
         check_image(app_only)
     with pytest.raises(ValueError, match="does not exist"):
         check_image(tmp_path / "missing.bin")
+
+
+def test_flash_works_over_the_plain_raw_repl(firmware: dict[str, bytes]) -> None:
+    with FakeBoard(raw_paste=False) as board:  # boards whose MicroPython lacks raw-paste mode
+        _flash(board)
+        files = {path: bytes(data) for path, data in board.fs.files.items()}
+    for path, data in firmware.items():
+        assert files[path] == data, path
+
+
+def test_filling_up_midway_keeps_the_old_config_and_the_step_log() -> None:
+    old_config = json.dumps({"pod_id": 9, "segment": "foot", "side": "left"}).encode()
+    with FakeBoard(total_blocks=12, statvfs_overstates_blocks=1000) as board:
+        board.fs.files[STEP_LOG_PATH] = bytearray(b"steps")
+        board.fs.files["/config.json"] = bytearray(old_config)
+        with pytest.raises(ProvisionError, match="filled up while writing /pod/"):
+            _flash(board)
+        assert board.fs.files[STEP_LOG_PATH] == b"steps"
+        assert board.fs.files["/config.json"] == old_config
+        assert "/board.json" not in board.fs.files
+
+
+def test_the_installed_esptool_knows_the_commands_provisioning_runs(tmp_path: Path) -> None:
+    # --help parses the same global options and subcommand without touching a port.
+    for argv in esptool_commands("/dev/null", _image(tmp_path)):
+        command = argv.index("erase-flash") if "erase-flash" in argv else argv.index("write-flash")
+        done = run_subprocess([*argv[: command + 1], "--help"])
+        assert done.returncode == 0, done.output
+        assert "Usage: python -m esptool " + argv[command] in done.output

@@ -12,10 +12,14 @@ import contextlib
 import errno
 import io
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 from mpremote.transport import TransportError  # pyright: ignore[reportMissingTypeStubs]
 from mpremote.transport_serial import SerialTransport  # pyright: ignore[reportMissingTypeStubs]
+
+READ_TIMEOUT_S: Final = 1.0
+"""Longest wait for bytes the pod owes (mpremote's default is forever, which hangs on a pod that
+stops answering). A read returns as soon as its bytes are there, so this costs nothing normally."""
 
 
 class ProvisionError(OSError):
@@ -123,7 +127,7 @@ def open_device(port: str, timeout_s: float = 3.0) -> Device:
             "python -m serial.tools.list_ports)"
         )
     try:
-        raw: Any = SerialTransport(port, baudrate=115200, timeout=0.2)
+        raw: Any = SerialTransport(port, baudrate=115200, timeout=READ_TIMEOUT_S)
     except TransportError as error:
         raise ProvisionError(f"cannot open {port}: {error}; is another program using it?") from None
     transport = cast(_Transport, raw)

@@ -206,6 +206,44 @@ def _pod_id(requested: int | None, existing: PodConfig, unique_id: str) -> int:
     return int(unique_id[-4:], 16) if unique_id else 0
 
 
+def _running(device: Device, files: list[FirmwareFile]) -> tuple[str, str]:
+    """(the pod's `os.uname().machine`, why it cannot load `files` or "")."""
+    machine, _release = _machine(device)
+    return machine, incompatible_mpy(_device_mpy(device), files)
+
+
+def needs_micropython(
+    port: str, found: tuple[str, str] | None, image: Path | None, reflash: bool
+) -> bool:
+    """Whether to write MicroPython first, from what answered on the raw REPL: None (nothing), or
+    (machine, why the firmware cannot run on it or ""). ProvisionError when the pod cannot be
+    provisioned as asked, saying what to do.
+    """
+    if found is None:
+        if image is None:
+            raise ProvisionError(
+                f"no MicroPython answered on {port}: the pod has none yet; download the "
+                f"ESP32-S3 image (SPIRAM_OCT variant for boards with PSRAM) from {DOWNLOAD_URL} "
+                "and pass it with --micropython FILE.bin"
+            )
+        return True
+    machine, problem = found
+    if not _is_esp32_s3(machine):
+        raise ProvisionError(
+            f"the board on {port} is {machine!r}, not an ESP32-S3; pods need an ESP32-S3 board "
+            "(hardware/bom.md)"
+        )
+    if not problem:
+        return False
+    if image is None or not reflash:
+        raise ProvisionError(
+            f"the pod on {port} cannot run this firmware: {problem}. Installing a newer "
+            "MicroPython erases the pod's flash, step log included: copy the log off first, "
+            "then run again with --micropython FILE.bin --reflash"
+        )
+    return True
+
+
 def flash_pod(
     port: str,
     segment: str,
@@ -235,51 +273,30 @@ def flash_pod(
     device: Device | None
     try:
         device = opener(port, repl_timeout_s)
-    except NoMicroPythonError as error:
-        if image is None:
-            raise ProvisionError(
-                f"{error}: the pod has no MicroPython yet; download the ESP32-S3 image "
-                f"(SPIRAM_OCT variant for boards with PSRAM) from {DOWNLOAD_URL} and pass it "
-                "with --micropython FILE.bin"
-            ) from None
+    except NoMicroPythonError:
         device = None
-    if device is not None:
-        problem = incompatible_mpy(_device_mpy(device), files)
-        machine, _release = _machine(device)
-        if not _is_esp32_s3(machine):
+    found = None if device is None else _running(device, files)
+    try:
+        flash = needs_micropython(port, found, image, reflash)
+    except ProvisionError:
+        if device is not None:
             device.close()
-            raise ProvisionError(
-                f"the board on {port} is {machine!r}, not an ESP32-S3; pods need an ESP32-S3 "
-                "board (hardware/bom.md)"
-            )
-        if problem:
-            if image is None or not reflash:
-                device.close()
-                raise ProvisionError(
-                    f"the pod on {port} cannot run this firmware: {problem}. Installing a newer "
-                    "MicroPython erases the pod's flash, step log included: copy the log off "
-                    "first, then run again with --micropython FILE.bin --reflash"
-                )
+        raise
+    if flash:
+        if device is not None:
             device.close()
-            device = None
-    if device is None:
-        assert image is not None
+        assert image is not None  # needs_micropython refuses to flash without one
         report.esptool_commands = flash_micropython(port, image, runner)
         report.flashed_micropython = True
         device = _connect_after_flash(port, opener, sleep, repl_timeout_s)
-        machine, _release = _machine(device)
-        if not _is_esp32_s3(machine):
+        machine, problem = _running(device, files)
+        if not _is_esp32_s3(machine) or problem:
             device.close()
             raise ProvisionError(
-                f"after flashing, the board on {port} reports {machine!r}, not an ESP32-S3"
+                f"the MicroPython just written on {port} ({machine!r}) cannot run this firmware"
+                + (f": {problem}" if problem else ": not an ESP32-S3")
             )
-        problem = incompatible_mpy(_device_mpy(device), files)
-        if problem:
-            device.close()
-            raise ProvisionError(
-                f"the MicroPython image just written cannot run this firmware: {problem}"
-            )
-
+    assert device is not None
     with device:
         _install(device, spec, boards, files, segment, side, pod_id, report)
     return report

@@ -2,6 +2,7 @@
 raw-REPL protocol), with esptool replaced by a recording runner."""
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from gaitchain.provision import build_firmware, load_boards
 from gaitchain.provision.build import STEP_LOG_RESERVE_BYTES, blocks
 from gaitchain.provision.device import NoMicroPythonError, ProvisionError, open_device
 from gaitchain.provision.flasher import RunResult, check_image, esptool_commands, run_subprocess
-from gaitchain.provision.provision import STEP_LOG_PATH, FlashReport, flash_pod
+from gaitchain.provision.provision import STEP_LOG_PATH, FlashReport, flash_pod, needs_micropython
 
 BOARDS = load_boards()
 
@@ -258,3 +259,32 @@ def test_the_installed_esptool_knows_the_commands_provisioning_runs(tmp_path: Pa
         done = run_subprocess([*argv[: command + 1], "--help"])
         assert done.returncode == 0, done.output
         assert "Usage: python -m esptool " + argv[command] in done.output
+
+
+S3 = "Seeed XIAO ESP32S3 with ESP32-S3-FN8"
+
+
+@pytest.mark.parametrize(
+    ("found", "image", "reflash", "expected"),
+    [
+        (None, True, False, True),  # blank chip, image given: flash
+        (None, False, False, "--micropython FILE.bin"),
+        ((S3, ""), False, False, False),  # MicroPython that runs the firmware: keep it
+        ((S3, ""), True, True, False),  # even with --reflash: nothing to gain, the log stays
+        (("Generic ESP32S3 module with ESP32-S3", ""), False, False, False),
+        (("Generic ESP32 module with ESP32", ""), True, True, "not an ESP32-S3"),
+        (("Raspberry Pi Pico with RP2040", ""), False, False, "not an ESP32-S3"),
+        ((S3, "mpy version 5"), True, False, "--reflash"),
+        ((S3, "mpy version 5"), False, True, "--reflash"),
+        ((S3, "mpy version 5"), True, True, True),
+    ],
+)
+def test_when_micropython_is_written(
+    found: tuple[str, str] | None, image: bool, reflash: bool, expected: bool | str
+) -> None:
+    path = Path("micropython.bin") if image else None
+    if isinstance(expected, bool):
+        assert needs_micropython("/dev/ttyACM0", found, path, reflash) is expected
+    else:
+        with pytest.raises(ProvisionError, match=re.escape(expected)):
+            needs_micropython("/dev/ttyACM0", found, path, reflash)

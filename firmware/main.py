@@ -47,7 +47,7 @@ def main() -> None:
     imu = Lsm6dsv16x(i2c)
     link = BleLink(bluetooth.BLE(), settings["pod_id"])
     battery = board.Battery(machine.ADC(machine.Pin(pin["vbat"])))
-    led = machine.Pin(pin["led"], machine.Pin.OUT)
+    led = board.Led(machine.Pin(pin["led"], machine.Pin.OUT), pin["led_active_low"])
     pod = Pod(
         settings,
         imu,

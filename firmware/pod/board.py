@@ -1,7 +1,7 @@
 """Boards the firmware runs on: the pin map per board, read from flash, and the battery gauge.
 
 `gaitchain pod flash` installs the pin map of the pod's board as `/board.json`:
-`{"board": "xiao-esp32s3", "pins": {"sda": 5, "scl": 6, "int1": 4, "led": 21, "vbat": 1}}`, taken
+`{"board": "xiao-esp32s3", "pins": {"sda": 5, ..., "vbat": 1}, "led_active_low": true}`, taken
 from `hardware/boards.json`, the one source of every supported board's wiring. `load` reads it and
 never raises: a missing, corrupt or unsafe file, or one for another board than the config names,
 gives the built-in map of the config's board (`PINS`), `defaulted=True` and the problems, so the
@@ -19,6 +19,8 @@ PINS = {
     "xiao-esp32s3": {"sda": 5, "scl": 6, "int1": 4, "led": 21, "vbat": 1},
 }
 DEFAULT_BOARD = "xiao-esp32s3"
+LED_ACTIVE_LOW = {"esp32-s3-devkitc-1": False, "xiao-esp32s3": True}
+"""Whether the status LED lights when its pin is low (the XIAO's user LED does)."""
 DEFAULT_PATH = "/board.json"
 ROLES = ("sda", "scl", "int1", "led", "vbat")
 """I2C data and clock to the IMU, the IMU's INT1 (FIFO watermark), the status LED, the battery
@@ -40,10 +42,13 @@ _CURVE_MV = (3300, 3500, 3600, 3700, 3750, 3800, 3850, 3900, 4000, 4100, 4200)
 
 
 def pins(board: str) -> dict:
-    """The built-in pin map of `board`; ValueError naming the known boards if there is none."""
+    """The built-in pin map of `board` with its `led_active_low`; ValueError naming the known
+    boards if there is none."""
     if board not in PINS:
         raise ValueError("unknown board %r; known: %s" % (board, ", ".join(PINS)))
-    return PINS[board]
+    pin_map = dict(PINS[board])
+    pin_map["led_active_low"] = LED_ACTIVE_LOW[board]
+    return pin_map
 
 
 def check_pins(pin_map: object) -> list:
@@ -88,7 +93,8 @@ def _read(path: str) -> tuple:
 def load(board: str, path: str = DEFAULT_PATH) -> tuple:
     """The pin map for `board`: (pins, defaulted, problems). Never raises for a bad file.
 
-    `pins` comes from the file when it names `board` and its map is safe, otherwise from `PINS`;
+    `pins` (the roles' GPIO numbers and `led_active_low`) comes from the file when it names `board`
+    and its map is safe, otherwise from `PINS` and `LED_ACTIVE_LOW`;
     `problems` then says why and `defaulted` is True. `board` itself must be in `PINS` (the config
     only accepts those), else ValueError.
     """
@@ -107,9 +113,12 @@ def load(board: str, path: str = DEFAULT_PATH) -> tuple:
         )
         return fallback, True, [problem]
     problems = check_pins(data["pins"])
+    active_low = data.get("led_active_low", fallback["led_active_low"])
+    if not isinstance(active_low, bool):
+        problems.append("led_active_low must be true or false, not %r" % (active_low,))
     if problems:
         return fallback, True, [p + "; using the built-in pins" for p in problems]
-    pin_map = {}
+    pin_map = {"led_active_low": active_low}
     for role in ROLES:
         pin_map[role] = data["pins"][role]
     return pin_map, False, []
@@ -123,6 +132,20 @@ def percent_from_mv(mv: int) -> int:
             low = _CURVE_MV[i - 1]
             return (i - 1) * 10 + (mv - low) * 10 // (_CURVE_MV[i] - low)
     return 100
+
+
+class Led:
+    """The status LED whatever its polarity: `value(1)` lights it, `value()` reads it back."""
+
+    def __init__(self, pin: object, active_low: bool) -> None:
+        self._pin = pin
+        self._invert = 1 if active_low else 0
+        self.value(0)
+
+    def value(self, level: int = -1) -> int:
+        if level >= 0:
+            self._pin.value(level ^ self._invert)  # type: ignore[attr-defined]
+        return self._pin.value() ^ self._invert  # type: ignore[attr-defined]
 
 
 class Battery:

@@ -6,6 +6,7 @@ from fwtest import Scratch, raises
 from pod import board
 
 _XIAO = {"sda": 5, "scl": 6, "int1": 4, "led": 21, "vbat": 1}
+_XIAO_MAP = {"sda": 5, "scl": 6, "int1": 4, "led": 21, "vbat": 1, "led_active_low": True}
 
 
 def _load(name: str, data: bytes, for_board: str = "xiao-esp32s3") -> tuple:
@@ -16,8 +17,10 @@ def _load(name: str, data: bytes, for_board: str = "xiao-esp32s3") -> tuple:
         scratch.close()
 
 
-def _file(pins: object, name: str = "xiao-esp32s3") -> bytes:
-    return json.dumps({"board": name, "pins": pins}).encode()
+def _file(pins: object, name: str = "xiao-esp32s3", **extra: object) -> bytes:
+    data: dict = {"board": name, "pins": pins}
+    data.update(extra)
+    return json.dumps(data).encode()
 
 
 def _with(**changes: object) -> dict:
@@ -28,26 +31,33 @@ def _with(**changes: object) -> dict:
 
 def test_built_in_maps_are_safe():
     assert board.DEFAULT_BOARD in board.PINS
+    assert sorted(board.LED_ACTIVE_LOW) == sorted(board.PINS)
     for name, pins in board.PINS.items():
         assert board.check_pins(pins) == [], name
         assert sorted(pins) == sorted(board.ROLES), name
+    assert board.pins("xiao-esp32s3") == _XIAO_MAP
 
 
 def test_a_valid_file_gives_its_pins():
     rewired = _with(int1=7, led=2)
-    pins, defaulted, problems = _load("valid", _file(rewired))
-    assert (pins, defaulted, problems) == (rewired, False, [])
+    pins, defaulted, problems = _load("valid", _file(rewired, led_active_low=False))
+    expected = dict(rewired)
+    expected["led_active_low"] = False
+    assert (pins, defaulted, problems) == (expected, False, [])
+    pins, defaulted, problems = _load("no-polarity", _file(rewired))
+    assert pins["led_active_low"] is True  # the board's own LED polarity
 
 
 def test_unknown_keys_in_the_file_are_ignored():
     data = json.dumps({"board": "xiao-esp32s3", "pins": _with(buzzer=3), "rev": 2}).encode()
     pins, defaulted, problems = _load("extra", data)
-    assert (pins, defaulted, problems) == (_XIAO, False, [])
+    assert (pins, defaulted, problems) == (_XIAO_MAP, False, [])
 
 
 def test_a_missing_file_gives_the_built_in_map():
     pins, defaulted, problems = board.load("esp32-s3-devkitc-1", "/no/such/dir/board.json")
-    assert pins == board.PINS["esp32-s3-devkitc-1"]
+    assert pins == board.pins("esp32-s3-devkitc-1")
+    assert pins["led_active_low"] is False
     assert defaulted
     assert len(problems) == 1 and "missing" in problems[0], problems
 
@@ -61,14 +71,14 @@ def test_garbage_gives_the_built_in_map():
         ("oversized", _file(_XIAO) + b" " * 600),
     ):
         pins, defaulted, problems = _load(name, data)
-        assert (pins, defaulted) == (_XIAO, True), name
+        assert (pins, defaulted) == (_XIAO_MAP, True), name
         assert len(problems) == 1, (name, problems)
 
 
 def test_a_file_for_another_board_is_not_used():
     devkit = board.PINS["esp32-s3-devkitc-1"]
     pins, defaulted, problems = _load("other", _file(devkit, "esp32-s3-devkitc-1"))
-    assert (pins, defaulted) == (_XIAO, True)
+    assert (pins, defaulted) == (_XIAO_MAP, True)
     assert "'esp32-s3-devkitc-1'" in problems[0] and "'xiao-esp32s3'" in problems[0], problems
 
 
@@ -86,12 +96,37 @@ def test_unsafe_pins_are_refused_with_the_reason():
     )
     for pin_map, expected in cases:
         pins, defaulted, problems = _load("unsafe", _file(pin_map))
-        assert (pins, defaulted) == (_XIAO, True), pin_map
+        assert (pins, defaulted) == (_XIAO_MAP, True), pin_map
         assert len(problems) == 1 and problems[0].startswith(expected), (expected, problems)
     missing = dict(_XIAO)
     del missing["vbat"]
     assert board.check_pins(missing) == ["pin vbat is missing"]
     assert board.check_pins([5, 6]) == ["pins must be a JSON object of role: GPIO number"]
+
+
+def test_a_bad_led_polarity_is_refused():
+    pins, defaulted, problems = _load("polarity", _file(_XIAO, led_active_low=1))
+    assert (pins, defaulted) == (_XIAO_MAP, True)
+    assert problems == ["led_active_low must be true or false, not 1; using the built-in pins"]
+
+
+class _Pin:
+    def __init__(self) -> None:
+        self.level = 0
+
+    def value(self, level: int = -1) -> int:
+        if level >= 0:
+            self.level = level
+        return self.level
+
+
+def test_led_lights_whatever_its_polarity():
+    for active_low, dark, lit in ((True, 1, 0), (False, 0, 1)):
+        pin = _Pin()
+        led = board.Led(pin, active_low)
+        assert (pin.level, led.value()) == (dark, 0), active_low  # off when made
+        led.value(1)
+        assert (pin.level, led.value()) == (lit, 1), active_low
 
 
 def test_an_unknown_board_is_a_value_error():

@@ -25,16 +25,28 @@ class BoardSpec:
     psram_bytes: int
     filesystem_bytes: int
     pins: dict[str, int]
+    led_active_low: bool
 
     def board_file(self) -> dict[str, Any]:
         """What `gaitchain pod flash` installs as `/board.json` (read by `pod.board.load`)."""
-        return {"board": self.key, "pins": {role: self.pins[role] for role in ROLES}}
+        return {
+            "board": self.key,
+            "pins": {role: self.pins[role] for role in ROLES},
+            "led_active_low": self.led_active_low,
+        }
 
 
 def _int(entry: dict[str, Any], key: str, where: str) -> int:
     value = entry.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{where}: {key} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _bool(entry: dict[str, Any], key: str, where: str) -> bool:
+    value = entry.get(key)
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: {key} must be true or false, not {value!r}")
     return value
 
 
@@ -66,6 +78,7 @@ def load_boards(path: Path = BOARDS_FILE) -> dict[str, BoardSpec]:
             psram_bytes=_int(typed, "psram_bytes", where),
             filesystem_bytes=_int(typed, "filesystem_bytes", where),
             pins={role: _int(pins_raw, role, where) for role in ROLES},
+            led_active_low=_bool(typed, "led_active_low", where),
         )
     return boards
 

@@ -1,6 +1,7 @@
 """The hardware documents, `hardware/boards.json`, the power table and the firmware agree."""
 
 import importlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,20 @@ def _wiring_tables() -> dict[str, dict[str, int]]:
 def test_firmware_built_in_pins_equal_boards_json(firmware_board: Any) -> None:
     boards = load_boards()
     assert {key: spec.pins for key, spec in boards.items()} == firmware_board.PINS
+    assert {key: spec.led_active_low for key, spec in boards.items()} == (
+        firmware_board.LED_ACTIVE_LOW
+    )
     assert default_board() == firmware_board.DEFAULT_BOARD
     assert tuple(firmware_board.ROLES) == ROLES
 
 
-def test_every_board_file_passes_the_firmware_check(firmware_board: Any) -> None:
+def test_every_board_file_loads_in_the_firmware(firmware_board: Any, tmp_path: Path) -> None:
     for spec in load_boards().values():
-        assert firmware_board.check_pins(spec.board_file()["pins"]) == [], spec.key
+        path = tmp_path / f"{spec.key}.json"
+        path.write_text(json.dumps(spec.board_file()))
+        pins, defaulted, problems = firmware_board.load(spec.key, str(path))
+        assert (defaulted, problems) == (False, []), spec.key
+        assert pins == firmware_board.pins(spec.key), spec.key
 
 
 def test_wiring_page_lists_the_same_pins() -> None:

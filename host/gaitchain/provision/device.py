@@ -3,8 +3,8 @@
 mpremote's Python API rather than its command line: provisioning needs values back (free space,
 `os.uname()`, the `.mpy` ABI, file contents) and does many small steps on one connection, which the
 command line would answer as text to parse and with one reconnect (and raw-REPL entry) per call.
-The API is not declared stable, so the version is pinned in pyproject.toml and everything goes
-through this one module.
+The API is not declared stable, so pyproject.toml bounds the version (1.29 to 1.x) and everything
+goes through this one module.
 """
 
 import ast

@@ -12,7 +12,8 @@ from ..provision.boards import BOARDS_FILE, default_board, load_boards
 from ..provision.build import FIRMWARE_DIR
 from ..provision.device import open_device
 from ..provision.podconfig import KEY_NAMES, SEGMENTS, SIDES, PodConfig, parse_value
-from ..provision.provision import PodInfo, flash_pod, read_config, read_info, set_config
+from ..provision.podstate import PodInfo, read_config, read_info
+from ..provision.provision import flash_pod, set_config
 from .common import Commands
 
 DEFAULT_PORT: Final = "/dev/ttyACM0"

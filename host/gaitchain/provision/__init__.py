@@ -1,14 +1,16 @@
 """Pod provisioning: install MicroPython, the compiled firmware, the pin map and the config.
 
 `boards` reads `hardware/boards.json`; `build` compiles the firmware to `.mpy`; `podconfig` checks
-config keys as the firmware does; `device` talks to a pod's raw REPL through mpremote; `esptool`
-flashes MicroPython; `provision` decides what to do and does it.
+config keys as the firmware does; `device` talks to a pod's raw REPL through mpremote; `podstate`
+reads what a pod holds; `flasher` writes MicroPython with esptool; `provision` decides what to do
+and does it.
 """
 
 from .boards import BoardSpec, load_boards
 from .build import FirmwareFile, build_firmware
 from .device import Device, ProvisionError, open_device
-from .provision import FlashReport, PodInfo, flash_pod, read_info
+from .podstate import PodInfo, read_config, read_info
+from .provision import FlashReport, flash_pod, set_config
 
 __all__ = [
     "BoardSpec",
@@ -21,5 +23,7 @@ __all__ = [
     "flash_pod",
     "load_boards",
     "open_device",
+    "read_config",
     "read_info",
+    "set_config",
 ]

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from .boards import BOARDS_FILE, BoardSpec, load_boards
 from .build import (
@@ -26,49 +26,28 @@ from .build import (
     blocks,
     build_firmware,
     directories,
-    mpy_abi,
 )
 from .device import Device, NoMicroPythonError, ProvisionError, open_device
 from .flasher import DOWNLOAD_URL, Runner, flash_micropython, run_subprocess
-from .podconfig import PodConfig, from_device, text
+from .podconfig import PodConfig, text
+from .podstate import (
+    BOARD_PATH,
+    CONFIG_PATH,
+    device_mpy,
+    filesystem,
+    heap_bytes,
+    incompatible_mpy,
+    is_esp32_s3,
+    read_config,
+    uname,
+    unique_id,
+)
 
-CONFIG_PATH: Final = "/config.json"
-BOARD_PATH: Final = "/board.json"
 STEP_LOG_PATH: Final = "/steps.log"
 """Where the step log lives on the pod; its current size counts towards the reserve."""
 REPL_ATTEMPTS_AFTER_FLASH: Final = 10
 
 Opener = Callable[[str, float], Device]
-
-
-@dataclass(frozen=True)
-class Filesystem:
-    block_bytes: int
-    total_blocks: int
-    free_blocks: int
-
-    @property
-    def free_bytes(self) -> int:
-        return self.block_bytes * self.free_blocks
-
-    @property
-    def total_bytes(self) -> int:
-        return self.block_bytes * self.total_blocks
-
-
-@dataclass(frozen=True)
-class PodInfo:
-    port: str
-    machine: str
-    release: str
-    mpy: int
-    heap_bytes: int
-    unique_id: str
-    filesystem: Filesystem
-    config: PodConfig
-    config_problems: list[str]
-    board_file: dict[str, Any] | None
-    files: dict[str, int]
 
 
 @dataclass
@@ -82,84 +61,6 @@ class FlashReport:
     free_after_bytes: int = 0
     config: PodConfig = field(default_factory=dict[str, Any])
     warnings: list[str] = field(default_factory=list[str])
-
-
-def _filesystem(device: Device) -> Filesystem:
-    stat = cast(tuple[int, ...], device.value("os.statvfs('/')", "import os"))
-    return Filesystem(block_bytes=stat[0], total_blocks=stat[2], free_blocks=stat[4])
-
-
-def _machine(device: Device) -> tuple[str, str]:
-    uname = cast(
-        tuple[str, str], device.value("(os.uname().machine, os.uname().release)", "import os")
-    )
-    return uname[0], uname[1]
-
-
-def _is_esp32_s3(machine: str) -> bool:
-    return "ESP32S3" in machine.upper().replace("-", "").replace("_", "")
-
-
-def _device_mpy(device: Device) -> int:
-    return int(device.value("getattr(sys.implementation, '_mpy', 0)", "import sys"))
-
-
-def incompatible_mpy(device_mpy: int, files: list[FirmwareFile]) -> str:
-    """Why the pod's MicroPython cannot import these `.mpy` files ("" when it can)."""
-    version, sub, arch = device_mpy & 0xFF, (device_mpy >> 8) & 3, device_mpy >> 10
-    for f in files:
-        if not f.device_path.endswith(".mpy"):
-            continue
-        file_version, file_sub, file_arch = mpy_abi(f.data)
-        if file_version != version:
-            return (
-                f"its MicroPython loads .mpy version {version}, the firmware is version "
-                f"{file_version}"
-            )
-        if file_arch and (file_arch != arch or file_sub != sub):
-            return f"{f.device_path} holds native code for another MicroPython ABI"
-    return ""
-
-
-def _read_json(device: Device, path: str) -> object:
-    raw = device.read_file(path)
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw.decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-
-
-def read_info(device: Device, boards: dict[str, BoardSpec]) -> PodInfo:
-    """Everything `gaitchain pod info` shows, read from an open pod."""
-    machine, release = _machine(device)
-    config, problems = read_config(device, boards)
-    board_file = _read_json(device, BOARD_PATH)
-    files = cast(
-        dict[str, int],
-        device.value(
-            "r",
-            "import os\nr={}\ndef w(d):\n for e in os.ilistdir(d):\n"
-            "  p=(d.rstrip('/')+'/'+e[0])\n  if e[1]==0x4000:\n   w(p)\n  else:\n"
-            "   r[p]=os.stat(p)[6]\nw('/')",
-        ),
-    )
-    heap = int(device.value("gc.mem_free()+gc.mem_alloc()", "import gc"))
-    unique = str(device.value("machine.unique_id().hex()", "import machine"))
-    return PodInfo(
-        port=device.port,
-        machine=machine,
-        release=release,
-        mpy=_device_mpy(device),
-        heap_bytes=heap,
-        unique_id=unique,
-        filesystem=_filesystem(device),
-        config=config,
-        config_problems=problems,
-        board_file=cast(dict[str, Any], board_file) if isinstance(board_file, dict) else None,
-        files=files,
-    )
 
 
 def space_needed_blocks(
@@ -208,8 +109,8 @@ def _pod_id(requested: int | None, existing: PodConfig, unique_id: str) -> int:
 
 def _running(device: Device, files: list[FirmwareFile]) -> tuple[str, str]:
     """(the pod's `os.uname().machine`, why it cannot load `files` or "")."""
-    machine, _release = _machine(device)
-    return machine, incompatible_mpy(_device_mpy(device), files)
+    machine, _release = uname(device)
+    return machine, incompatible_mpy(device_mpy(device), files)
 
 
 def needs_micropython(
@@ -228,7 +129,7 @@ def needs_micropython(
             )
         return True
     machine, problem = found
-    if not _is_esp32_s3(machine):
+    if not is_esp32_s3(machine):
         raise ProvisionError(
             f"the board on {port} is {machine!r}, not an ESP32-S3; pods need an ESP32-S3 board "
             "(hardware/bom.md)"
@@ -290,7 +191,7 @@ def flash_pod(
         report.flashed_micropython = True
         device = _connect_after_flash(port, opener, sleep, repl_timeout_s)
         machine, problem = _running(device, files)
-        if not _is_esp32_s3(machine) or problem:
+        if not is_esp32_s3(machine) or problem:
             device.close()
             raise ProvisionError(
                 f"the MicroPython just written on {port} ({machine!r}) cannot run this firmware"
@@ -313,7 +214,7 @@ def _install(
     report: FlashReport,
 ) -> None:
     existing, _problems = read_config(device, boards)
-    unique = str(device.value("machine.unique_id().hex()", "import machine"))
+    unique = unique_id(device)
     config = dict(existing)
     config.update(
         segment=segment, side=side, board=spec.key, pod_id=_pod_id(pod_id, existing, unique)
@@ -326,7 +227,7 @@ def _install(
         FirmwareFile(CONFIG_PATH + ".tmp", config_bytes),
     ]
 
-    fs = _filesystem(device)
+    fs = filesystem(device)
     need, owed = space_needed_blocks(device, everything, fs.block_bytes)
     if need + owed > fs.free_blocks:
         raise ProvisionError(
@@ -335,7 +236,7 @@ def _install(
             f"{owed * fs.block_bytes // 1024} KiB free. Nothing was written. Remove files you do "
             "not need (gaitchain pod info lists them) or use a board with more flash"
         )
-    heap = int(device.value("gc.mem_free()+gc.mem_alloc()", "import gc"))
+    heap = heap_bytes(device)
     if spec.psram_bytes and heap < 1024 * 1024:
         report.warnings.append(
             f"the MicroPython heap is {heap // 1024} KiB: the PSRAM of the {spec.name} is not in "
@@ -359,7 +260,7 @@ def _install(
     _commit_config(device)
     report.written[CONFIG_PATH] = report.written.pop(CONFIG_PATH + ".tmp")
     report.firmware_bytes = sum(len(f.data) for f in files)
-    report.free_after_bytes = _filesystem(device).free_bytes
+    report.free_after_bytes = filesystem(device).free_bytes
     report.config = config
     device.run("import os\ntry:\n os.sync()\nexcept AttributeError:\n pass")
 
@@ -368,11 +269,6 @@ def _commit_config(device: Device) -> None:
     """Move the written temporary config over the old one (LittleFS renames atomically, as the
     firmware's own `config.save` does), so a pod never holds half a config."""
     device.run(f"import os\nos.rename({CONFIG_PATH + '.tmp'!r}, {CONFIG_PATH!r})")
-
-
-def read_config(device: Device, boards: dict[str, BoardSpec]) -> tuple[PodConfig, list[str]]:
-    """The pod's config completed with defaults, and what was missing or bad in it."""
-    return from_device(_read_json(device, CONFIG_PATH), boards)
 
 
 def set_config(device: Device, boards: dict[str, BoardSpec], changes: PodConfig) -> PodConfig:

@@ -42,12 +42,12 @@ async def run(pod: Pod, wake: asyncio.ThreadSafeFlag) -> None:
 
 def main() -> None:
     settings, defaulted, _problems = config.load()
-    pin = board.pins(settings["board"])
+    pin, pins_defaulted, _pin_problems = board.load(settings["board"])
     i2c = machine.I2C(0, sda=machine.Pin(pin["sda"]), scl=machine.Pin(pin["scl"]), freq=400000)
     imu = Lsm6dsv16x(i2c)
     link = BleLink(bluetooth.BLE(), settings["pod_id"])
     battery = board.Battery(machine.ADC(machine.Pin(pin["vbat"])))
-    led = machine.Pin(pin["led"], machine.Pin.OUT)
+    led = board.Led(machine.Pin(pin["led"], machine.Pin.OUT), pin["led_active_low"])
     pod = Pod(
         settings,
         imu,
@@ -57,7 +57,7 @@ def main() -> None:
         machine.reset,
         Uptime(),
         boot_id=random.getrandbits(30),
-        config_defaulted=defaulted,
+        config_defaulted=defaulted or pins_defaulted,
         config_saver=config.save,
     )
     wake = asyncio.ThreadSafeFlag()

@@ -3,7 +3,7 @@
 import json
 import os
 
-from fwtest import IS_MICROPYTHON, raises
+from fwtest import Scratch, raises
 from pod import config as c
 
 _VALID = {
@@ -20,45 +20,8 @@ _VALID = {
 }
 
 
-class _Scratch:
-    """A fresh, empty directory for one test, removed (with its files) by `close`."""
-
-    def __init__(self, name: str) -> None:
-        if IS_MICROPYTHON:
-            self.path = "/tmp/gaitchain-" + name
-            os.mkdir(self.path)
-        else:
-            import tempfile  # type: ignore[import-not-found]
-
-            self.path = tempfile.mkdtemp(prefix="gaitchain-")  # type: ignore[attr-defined]
-
-    def file(self, name: str) -> str:
-        return self.path + "/" + name
-
-    def write(self, name: str, data: bytes) -> str:
-        with open(self.file(name), "wb") as f:
-            f.write(data)
-        return self.file(name)
-
-    def read(self, name: str) -> bytes:
-        with open(self.file(name), "rb") as f:
-            return f.read()
-
-    def names(self) -> list:
-        return sorted(os.listdir(self.path))
-
-    def close(self) -> None:
-        for name in os.listdir(self.path):
-            path = self.file(name)
-            try:
-                os.remove(path)
-            except OSError:
-                os.rmdir(path)
-        os.rmdir(self.path)
-
-
 def _load_bytes(name: str, data: bytes) -> tuple:
-    scratch = _Scratch(name)
+    scratch = Scratch(name)
     try:
         return c.load(scratch.write("config.json", data))
     finally:
@@ -187,7 +150,7 @@ def test_unknown_keys_are_ignored():
 
 
 def test_round_trip():
-    scratch = _Scratch("round-trip")
+    scratch = Scratch("round-trip")
     try:
         path = scratch.file("config.json")
         c.save(_VALID, path)
@@ -203,7 +166,7 @@ def test_round_trip():
 
 
 def test_save_writes_only_known_keys():
-    scratch = _Scratch("known-keys")
+    scratch = Scratch("known-keys")
     try:
         path = scratch.file("config.json")
         c.save(_with(colour="teal"), path)
@@ -213,7 +176,7 @@ def test_save_writes_only_known_keys():
 
 
 def test_save_refuses_an_invalid_config_and_writes_nothing():
-    scratch = _Scratch("invalid")
+    scratch = Scratch("invalid")
     try:
         path = scratch.file("config.json")
         c.save(_VALID, path)
@@ -231,7 +194,7 @@ def test_save_refuses_an_invalid_config_and_writes_nothing():
 
 
 def test_failed_write_leaves_the_old_file_intact():
-    scratch = _Scratch("atomic")
+    scratch = Scratch("atomic")
     try:
         path = scratch.file("config.json")
         c.save(_VALID, path)
@@ -249,7 +212,7 @@ def test_failed_write_leaves_the_old_file_intact():
 
 
 def test_save_into_a_missing_directory_raises_and_creates_nothing():
-    scratch = _Scratch("no-dir")
+    scratch = Scratch("no-dir")
     try:
         path = scratch.file("absent/config.json")
         raises(OSError, c.save, _VALID, path)

@@ -9,6 +9,7 @@ from . import (
     analysis_commands,
     calibrate_commands,
     fusion_commands,
+    pod_commands,
     protocol_commands,
     sim_commands,
 )
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     fusion_commands.register(commands)
     calibrate_commands.register(commands)
     analysis_commands.register(commands)
+    pod_commands.register(commands)
     return parser
 
 

@@ -299,16 +299,25 @@ def _log_block(pod_id: int, seq: int, body: _Body) -> LogBlock:
             f"of {total}"
         )
     return LogBlock(
-        pod_id, seq, block_index, size, record_format, records, boot_id, t_s, t_ms_flags, first,
+        pod_id,
+        seq,
+        block_index,
+        size,
+        record_format,
+        records,
+        boot_id,
+        t_s,
+        t_ms_flags,
+        first,
         total,
     )
 
 
 def _log_info(pod_id: int, seq: int, body: _Body) -> LogInfo:
     fields = body.fixed(LOG_INFO_BODY)
-    (oldest, next_seq, confirmed, used, capacity, dropped, overwritten, boot_id, clock_ms) = (
-        fields[:9]
-    )
+    (oldest, next_seq, confirmed, used, capacity, dropped, overwritten, boot_id, clock_ms) = fields[
+        :9
+    ]
     policy, flags, record_format, record_size = fields[9:]
     return LogInfo(
         pod_id,

@@ -478,6 +478,7 @@ class Pod:
         for _ in range(_LOG_MESSAGES_PER_PASS):
             if self._xfer_count == 0:
                 seq = -1
+                count = 0
                 if self._xfer_left:
                     seq, count = log.read(self._xfer_seq, buf)  # type: ignore[union-attr]
                 if seq < 0:  # all sent: LOG_INFO with the request's seq ends the answer

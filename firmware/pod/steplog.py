@@ -84,7 +84,7 @@ class StepLog:
         self.confirmed_seq = 0
         self.count = 0  # records in the open block
         self.t0_ms = 0  # log-clock time of the open block's first step
-        self.wall_offset_ms = None  # unix ms minus log-clock ms, once the host set the time
+        self.wall_offset_ms = None  # type: int | None  # unix ms minus log-clock ms, once set
         self.records_dropped = 0
         self.records_overwritten = 0
         self.blocks_written = 0

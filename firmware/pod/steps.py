@@ -6,7 +6,8 @@ least 80 ms, right after an impact (a peak of at least 1.6 g in the 250 ms befor
 began). Its initial contact is the first peak of at least 60 % of the largest there (the
 slap when the forefoot lands can be as large); stance ends at toe-off, the strongest push-off
 peak in the 400 ms after the foot leaves its rest (two samples out of the band). A rest longer than
-1020 ms ends the bout: the step is emitted with `FLAG_STANCE_OPEN` and no toe-off.
+1020 ms ends the bout: the step is emitted with `FLAG_STANCE_OPEN` and no toe-off. An impact
+must come after the previous step's toe-off, so the push-off before standing still is no step.
 
 Per step the detector reports the sample index of initial contact, the stance in samples, the
 impact peak and the loading rate (the mean rise of the magnitude into the peak, a
@@ -71,14 +72,21 @@ class StepDetector:
         self._toe_m2 = 0
         self._toe_at = 0
         self._gap = 0
+        self._after = -1  # the end of the last push-off: an impact must come after it
 
     def mark_gap(self, lost_samples: int) -> None:
-        """Samples were lost: skip the index past them and flag the next step."""
+        """Samples were lost: finish a pending step, skip the index past the lost samples and
+        flag the next step."""
+        if self._toe_search:
+            self._emit(self._toe_at - self._ic)
+        elif self._in_stance:
+            self._emit(-1)
         self.index += lost_samples
         self._gap = FLAG_GAP
         self._quiet_run = 0
         self._in_stance = False
         self._toe_search = False
+        self._after = self.index - 1
 
     def feed(self, ax: int, ay: int, az: int) -> None:
         s = self._shift
@@ -104,16 +112,19 @@ class StepDetector:
                 self._toe_at = i
             if i >= self._toe_until or self._quiet_run >= self._quiet_min:
                 self._toe_search = False
+                self._after = i  # the push-off is over: no impact before here
                 self._emit(self._toe_at - self._ic)
         if self._in_stance:
             if self._loud_run >= 2:  # heel off
                 self._in_stance = False
                 self._toe_search = True
                 self._toe_until = i + self._toe_window
-                self._toe_m2 = 0
-                self._toe_at = i
+                before = self._ring[(i - 1) % self._ring_len]
+                self._toe_m2 = max(m2, before)  # the two samples that left the rest count too
+                self._toe_at = i - 1 if before >= m2 else i
             elif i - self._ic >= self._cap:  # the foot stayed down: the bout is over
                 self._in_stance = False
+                self._after = i
                 self._emit(-1)
         elif self._quiet_run == self._quiet_min and not self._toe_search:
             self._find_impact(i - self._quiet_min + 1)
@@ -125,8 +136,7 @@ class StepDetector:
         n = self._ring_len
         best = -1
         best_m2 = 0
-        first = rest_start - self._lookback
-        first = max(first, 0)
+        first = max(rest_start - self._lookback, self._after + 1, 0)
         for k in range(first, rest_start):
             value = ring[k % n]
             if value > best_m2:

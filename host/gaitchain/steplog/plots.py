@@ -31,4 +31,4 @@ def plot_report(report: DailyLoad, client: str, path: Path) -> None:
     balance_ax.legend(loc="upper left")
     balance_ax.set_xticks(x, days, rotation=30)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110)  # pyright: ignore[reportUnknownMemberType]

@@ -6,8 +6,6 @@ interrupted at any moment leaves whole blocks only, and a block received twice i
 """
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -87,11 +85,6 @@ class StepStore:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
-
     # -- clients and pods --------------------------------------------------------------------
     def client_id(self, name: str, create: bool = False) -> int:
         row = self.db.execute("SELECT id FROM clients WHERE name = ?", (name,)).fetchone()
@@ -103,13 +96,13 @@ class StepStore:
                 f"no client named {name!r} in {self.path}; known: {', '.join(known) or 'none'} "
                 "(a client is added by `gaitchain sync --client NAME`)"
             )
-        with self._transaction() as db:
+        with self.db as db:
             cursor = db.execute("INSERT INTO clients (name) VALUES (?)", (name,))
         return int(cursor.lastrowid or 0)
 
     def set_pod(self, pod_id: int, segment: str, side: str, client: str | None = None) -> None:
         client_id = self.client_id(client, create=True) if client is not None else None
-        with self._transaction() as db:
+        with self.db as db:
             db.execute(
                 "INSERT INTO pods (pod_id, segment, side, client_id) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(pod_id) DO UPDATE SET segment = excluded.segment, "
@@ -128,7 +121,7 @@ class StepStore:
 
     # -- sync -------------------------------------------------------------------------------
     def begin_session(self, pod_id: int, transport: str, now_unix_s: float) -> int:
-        with self._transaction() as db:
+        with self.db as db:
             cursor = db.execute(
                 "INSERT INTO sessions (pod_id, transport, started_unix_s) VALUES (?, ?, ?)",
                 (pod_id, transport, now_unix_s),
@@ -136,7 +129,7 @@ class StepStore:
         return int(cursor.lastrowid or 0)
 
     def finish_session(self, session_id: int, now_unix_s: float, complete: bool) -> None:
-        with self._transaction() as db:
+        with self.db as db:
             db.execute(
                 "UPDATE sessions SET finished_unix_s = ?, complete = ? WHERE id = ?",
                 (now_unix_s, int(complete), session_id),
@@ -177,7 +170,7 @@ class StepStore:
             )
             for i in range(len(steps))
         ]
-        with self._transaction() as db:
+        with self.db as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO blocks (pod_id, seq, boot_id, start_unix_ms, record_count,"
                 " session_id) VALUES (?, ?, ?, ?, ?, ?)",

@@ -74,9 +74,7 @@ def test_daily_load_sides_balance_and_first_steps_after_rest(tmp_path: Path) -> 
     _fill(tmp_path / "s.sqlite")
     store = StepStore(tmp_path / "s.sqlite")
     steps = store.client_steps("ada", DAY0_MS, DAY0_MS + 4 * 86_400_000)
-    report = DailyLoad(rest_gap_min=120, first_steps=30).compute(
-        steps, date(2026, 11, 16), 4, UTC
-    )
+    report = DailyLoad(rest_gap_min=120, first_steps=30).compute(steps, date(2026, 11, 16), 4, UTC)
     first, third, empty = report.days_[0], report.days_[2], report.days_[3]
     assert (first.steps_left, first.steps_right, first.steps) == (240, 240, 480)
     assert first.load_g == pytest.approx(2 * (40 * 4.0 + 200 * 3.0))

@@ -1,8 +1,6 @@
 """The pod's USB serial link against the host's pyserial transport over a pseudo-terminal pair:
 commands, step-log sync and wired streaming, with the real firmware framing on the pod side."""
 
-import os
-import select
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gaitchain.cli import main
+from gaitchain.link.pty import PtyPodPort
 from gaitchain.link.serial_port import SerialTransport
 from gaitchain.protocol import (
     Command,
@@ -30,24 +29,6 @@ from gaitchain.steplog.store import StepStore
 from gaitchain.steplog.sync import LogSync, run_sync
 
 
-class MasterPort:
-    """The pod's end of the pseudo-terminal: reads return at once, writes complete."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def read(self, n: int) -> bytes:
-        ready, _, _ = select.select([self.fd], [], [], 0)
-        return os.read(self.fd, n) if ready else b""
-
-    def write(self, data: object) -> int:
-        raw = bytes(data)  # type: ignore[call-overload]
-        done = 0
-        while done < len(raw):
-            done += os.write(self.fd, raw[done:])
-        return len(raw)
-
-
 class RunningPod:
     def __init__(self, pod: VirtualPod) -> None:
         self.pod = pod
@@ -65,7 +46,7 @@ class RunningPod:
 
 @pytest.fixture
 def serial_pod() -> Iterator[tuple[RunningPod, SerialTransport]]:
-    master, slave = os.openpty()
+    port = PtyPodPort()
     walker = Walker().validate()
     body = Body(
         build_schedule(walker, make_plan(20.0, walker.gait.speed_mps, walker.gait.stride_s))
@@ -76,17 +57,16 @@ def serial_pod() -> Iterator[tuple[RunningPod, SerialTransport]]:
         "right",
         errors=ImuErrors.exact(),
         log_sectors=16,
-        serial_port=MasterPort(master),
+        serial_port=port,
     )
     running = RunningPod(VirtualPod(body, config, np.random.default_rng(1)))
-    transport = SerialTransport(os.ttyname(slave))
+    transport = SerialTransport(port.device)
     yield running, transport
     running.stop.set()
     if running.thread.is_alive():
         running.thread.join(timeout=10)
     transport.close()
-    os.close(master)
-    os.close(slave)
+    port.close()
     assert running.error is None, running.error
 
 

@@ -5,14 +5,21 @@ Only this file touches the hardware; the `pod` modules do nothing when imported.
 
 import asyncio
 import random
+import select
+import sys
 import time
 
 import bluetooth
 import machine
+import micropython
 from pod import board, config
 from pod.controller import Pod
 from pod.imu.lsm6dsv16x import Lsm6dsv16x
 from pod.link import BleLink
+from pod.serial_link import SerialLink
+from pod.steplog import POLICY_OVERWRITE, StepLog
+
+_LOG_PARTITION = "steplog"
 
 _LOOP_TIMEOUT_MS = 50
 
@@ -31,6 +38,37 @@ class Uptime:
         return self._total
 
 
+class UsbPort:
+    """USB CDC (the REPL's port) as a byte port that never blocks on read: the serial link's
+    frames replace the REPL, so Ctrl-C is turned off while the pod runs."""
+
+    def __init__(self) -> None:
+        micropython.kbd_intr(-1)
+        self._in = sys.stdin.buffer  # pyright: ignore[reportAttributeAccessIssue]
+        self._out = sys.stdout.buffer  # pyright: ignore[reportAttributeAccessIssue]
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+
+    def read(self, n: int) -> "bytes | None":
+        got = b""
+        while len(got) < n and self._poll.poll(0):
+            got += self._in.read(1)
+        return got
+
+    def write(self, data: object) -> int:
+        return self._out.write(data)  # pyright: ignore[reportCallIssue, reportArgumentType]
+
+
+def open_steplog(boot_id: int, policy: str) -> "StepLog | None":
+    """The step log on the `steplog` data partition, or None when the board has none."""
+    import esp32  # noqa: PLC0415 (only on the chip: importing main elsewhere must work)
+
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=_LOG_PARTITION)
+    if not found:
+        return None
+    return StepLog(found[0], boot_id, POLICY_OVERWRITE if policy == "overwrite" else 0)
+
+
 async def run(pod: Pod, wake: asyncio.ThreadSafeFlag) -> None:
     while True:
         try:
@@ -38,6 +76,9 @@ async def run(pod: Pod, wake: asyncio.ThreadSafeFlag) -> None:
         except asyncio.TimeoutError:
             pass
         pod.service()
+        nap_ms = pod.sleep_ms()
+        if nap_ms > 0:  # logging with no host: light sleep until the next FIFO read
+            machine.lightsleep(nap_ms)
 
 
 def main() -> None:
@@ -48,6 +89,7 @@ def main() -> None:
     link = BleLink(bluetooth.BLE(), settings["pod_id"])
     battery = board.Battery(machine.ADC(machine.Pin(pin["vbat"])))
     led = board.Led(machine.Pin(pin["led"], machine.Pin.OUT), pin["led_active_low"])
+    boot_id = random.getrandbits(30)
     pod = Pod(
         settings,
         imu,
@@ -56,9 +98,11 @@ def main() -> None:
         led,
         machine.reset,
         Uptime(),
-        boot_id=random.getrandbits(30),
+        boot_id=boot_id,
         config_defaulted=defaulted or pins_defaulted,
         config_saver=config.save,
+        steplog=open_steplog(boot_id, settings["log_full_policy"]),
+        serial=SerialLink(UsbPort()),
     )
     wake = asyncio.ThreadSafeFlag()
 

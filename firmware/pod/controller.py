@@ -20,6 +20,8 @@ from .imu.lsm6dsv16x import Lsm6dsv16x
 from .link import BleLink
 from .protocol import MessageEncoder, SampleEncoder
 from .sampler import ORIENTATION_CHIP, ORIENTATION_NONE, Sampler
+from .steplog import HEADER_BYTES, POLICY_OVERWRITE, RECORD_BYTES, StepLog, unpack_header
+from .steps import StepDetector
 
 FW_MAJOR = const(0)
 FW_MINOR = const(1)
@@ -32,12 +34,18 @@ RATES_HZ = (60, 120, 240, 480)
 CAP_BATTERY = const(1 << 6)
 CAP_QUAT = const(1 << 1)
 CAP_CHIP_QUAT = const(1 << 2)
+CAP_STEP_LOG = const(1 << 3)
+CAP_SERIAL = const(1 << 5)
 
 ST_STREAMING = const(1 << 0)
 ST_LOGGING = const(1 << 1)
 ST_CONFIG_DEFAULTED = const(1 << 2)
 ST_LOW_BATTERY = const(1 << 3)
+ST_LOG_FULL = const(1 << 5)
 ST_BONDED = const(1 << 6)
+LOG_LOGGING = const(1)
+LOG_FULL = const(2)
+LOG_WALL_TIME = const(4)
 
 R_OK = const(0)
 R_BAD_ARGUMENT = const(1)
@@ -50,6 +58,14 @@ E_UNKNOWN_TYPE = const(2)
 E_VERSION = const(3)
 
 BACKLOG_SECONDS = const(30)
+# Logging mode: the accelerometer alone, low-power mode, read every LOG_FIFO_PERIOD_MS.
+LOG_RATE_HZ = const(240)
+LOG_ACC_RANGE_G = const(16)
+LOG_FIFO_PERIOD_MS = const(500)
+LOG_AFTER_DISCONNECT_MS = const(10000)
+_LOG_FIFO_WORDS = const(200)
+_LOG_MESSAGES_PER_PASS = const(8)
+_TAG_ACC = const(0x02)
 
 CHIP_LSM6DSV16X = const(1)
 _STATUS_PERIOD_MS = const(1000)
@@ -69,6 +85,8 @@ class Pod:
         boot_id: int,
         config_defaulted: bool = False,
         config_saver: object = None,
+        steplog: "StepLog | None" = None,
+        serial: object = None,
     ) -> None:
         self.config = config
         self.imu = imu
@@ -97,6 +115,24 @@ class Pod:
         self._timestamp = bytearray(4)
         self._batch = 18
         self._layout = 0
+        self.links = [link] if serial is None else [link, serial]
+        self.out = link  # where replies go: the link the request came on
+        self.stream_link = link  # where batches go: the link that sent START
+        self.steplog = steplog
+        if steplog is not None:
+            steplog.policy = POLICY_OVERWRITE if config.get("log_full_policy") == "overwrite" else 0
+        self.detector = None  # type: StepDetector | None
+        self._fifo = bytearray(7 * _LOG_FIFO_WORDS)
+        self._log_start_ms = 0
+        self._last_fifo_ms = 0
+        self._disconnected_since_ms = self.started_ms
+        self._xfer_req = -1  # seq of the LOG_READ being answered, -1 when none
+        self._xfer_link = link
+        self._xfer_seq = 0
+        self._xfer_left = 0
+        self._xfer_count = 0
+        self._xfer_part = 0
+        self._xfer_buf = bytearray(0)
         self.link.set_info(self._pod_info(0))
 
     # -- streaming -----------------------------------------------------------------------
@@ -106,7 +142,8 @@ class Pod:
         orientation = bool(self.config.get("stream_orientation", False))
         self._layout = p.FLAG_QUAT if orientation else 0
         record = p.record_bytes(self._layout)
-        mtu_batch = (min(self.link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record
+        self.stream_link = self.out
+        mtu_batch = (min(self.stream_link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record
         self._batch = max(1, min(18, mtu_batch))
         words_per_sample = 3 if orientation else 2
         self.imu.configure(
@@ -119,7 +156,7 @@ class Pod:
         self.encoder = SampleEncoder(self.pod_id, self._batch, self._layout)
         self._size_backlog(rate_hz)
         self.backlog.set_message_bytes(p.SAMPLES_PREFIX_BYTES + record * self._batch)
-        self.logging = False
+        self._stop_logging()
         sampler = self.sampler
         seq = sampler.seq if sampler is not None else 0
         self.sampler = Sampler(
@@ -131,7 +168,7 @@ class Pod:
         )
         self.sampler.seq = seq
         self.streaming = True
-        self.link.send(self._stream_config(0))
+        self.stream_link.send(self._stream_config(0))
 
     def _size_backlog(self, rate_hz: int) -> None:
         """Hold the last BACKLOG_SECONDS of batches where RAM allows (240 and 480 Hz need a
@@ -160,7 +197,7 @@ class Pod:
 
     def _on_batch(self, message: memoryview, seq: int) -> None:
         self.backlog.store(seq, message)
-        if self.unsent_seq == seq and self.link.send(message):
+        if self.unsent_seq == seq and self.stream_link.send(message):
             self.unsent_seq = seq + 1
 
     def _catch_up(self) -> None:
@@ -173,7 +210,7 @@ class Pod:
             if view is None:
                 self.unsent_seq += 1  # gone from the backlog; the host will ask and be told
                 continue
-            if not self.link.send(view):
+            if not self.stream_link.send(view):
                 return
             self.unsent_seq += 1
 
@@ -186,21 +223,31 @@ class Pod:
         link.request_mtu()
         if self.sampler is not None and self.streaming and self.sampler.pending:
             self.sampler.poll(self._on_batch)
-        while True:
-            data = link.take_write()
-            if data is None:
-                break
-            self.handle(data)
-        if link.connected:
-            self._catch_up()
         now = self._now_ms()  # type: ignore[operator]
+        if self.logging:
+            self._log_service(now)
+        elif self._should_log(now):
+            self.start_logging()
+        for source in self.links:
+            self.out = source
+            while True:
+                data = source.take_write()
+                if data is None:
+                    break
+                self.handle(data)
+        self.out = link
+        if self.stream_link.connected:
+            self._catch_up()
+        if self._xfer_req >= 0:
+            self._pump_log()
         if now - self._last_status_ms >= _STATUS_PERIOD_MS:
             self._last_status_ms = now
             status = self._status(self.status_seq)
             self.status_seq += 1
             link.set_status(status)
-            if link.connected:
-                link.send(self._status(self.status_seq))
+            for target in self.links:
+                if target.connected:
+                    target.send(self._status(self.status_seq))
         if self._identify_until_ms:
             on = now < self._identify_until_ms and (now // 250) % 2 == 0
             self.led.value(1 if on else 0)  # type: ignore[attr-defined]
@@ -218,35 +265,36 @@ class Pod:
                 if text.startswith("version")
                 else (E_UNKNOWN_TYPE if text.startswith("unknown_type") else E_MALFORMED)
             )
-            self.link.send(self.messages.error(0, code, text))
+            self.out.send(self.messages.error(0, code, text))
             return
         if kind == p.T_PING:
             self.imu.read_timestamp(self._timestamp)
             ts = self._timestamp
             self.clock.advance(ts[0] | (ts[1] << 8), ts[2] | (ts[3] << 8))
-            self.link.send(self.messages.echo(seq, self.clock.t_hi, self.clock.t_lo))
+            self.out.send(self.messages.echo(seq, self.clock.t_hi, self.clock.t_lo))
         elif kind == p.T_RESEND_REQUEST:
             self.backlog.answer(a, b, self._resend, self._unavailable(seq))
         else:
-            self.link.send(self.messages.reply(seq, a, self._command(a, b, c, seq)))
+            self.out.send(self.messages.reply(seq, a, self._command(a, b, c, seq)))
 
     def _resend(self, view: memoryview) -> None:
         mark_resent(view)
-        self.link.send(view)
+        self.out.send(view)
 
     def _unavailable(self, request_seq: int) -> object:
         def send(first: int, last: int) -> None:
-            self.link.send(self.messages.resend_unavailable(request_seq, first, last))
+            self.out.send(self.messages.resend_unavailable(request_seq, first, last))
 
         return send
 
     def _command(self, code: int, a: int, b: int, seq: int) -> int:
-        if not self.link.bonded:
+        if not self.out.bonded:
             return R_NOT_BONDED
         if code == p.CMD_START:
             self.start()
         elif code == p.CMD_STOP:
             self.stop()
+            self._stop_logging()
         elif code == p.CMD_SET_RATE:
             if a not in RATES_HZ:
                 return R_BAD_ARGUMENT
@@ -261,19 +309,208 @@ class Pod:
             self.stop()
             self._reset()  # type: ignore[operator]
         elif code == p.CMD_GET_STATUS:
-            self.link.send(self._status(seq))
+            self.out.send(self._status(seq))
         elif code == p.CMD_GET_INFO:
-            self.link.send(self._pod_info(seq))
+            self.out.send(self._pod_info(seq))
         elif code == p.CMD_GET_STREAM_CONFIG:
-            self.link.send(self._stream_config(seq))
+            self.out.send(self._stream_config(seq))
         elif code == p.CMD_ENTER_LOGGING:
-            # Streaming stops and the pod reports logging; what it logs comes with step logging.
-            if self.streaming:
-                self.stop()
-            self.logging = True
+            if self.steplog is None:
+                return R_UNSUPPORTED
+            self.start_logging()
+        elif code >= p.CMD_LOG_INFO and code <= p.CMD_SET_LOG_POLICY:
+            return self._log_command(code, a, b, seq)
         else:
             return R_UNSUPPORTED
         return R_OK
+
+    # -- step logging --------------------------------------------------------------------
+    def start_logging(self) -> None:
+        """Stop streaming; sample the accelerometer alone at LOG_RATE_HZ (low-power mode) and
+        log one record per step."""
+        if self.steplog is None:
+            return
+        if self.streaming:
+            self.stop()
+        self._stop_logging()
+        watermark = LOG_RATE_HZ * LOG_FIFO_PERIOD_MS // 1000
+        self.imu.configure_logging(LOG_RATE_HZ, LOG_ACC_RANGE_G, watermark)
+        counts_per_g = 9.80665 / self.imu.acc_scale_mps2_per_lsb
+        self.detector = StepDetector(counts_per_g, LOG_RATE_HZ, self._on_step)
+        now = self._now_ms()  # type: ignore[operator]
+        self._log_start_ms = now
+        self._last_fifo_ms = now
+        self.logging = True
+
+    def _stop_logging(self) -> None:
+        if not self.logging:
+            return
+        self._read_log_fifo()
+        self.logging = False
+        self.detector = None
+        if self.steplog is not None:
+            self.steplog.close()
+        self.imu.stop()
+
+    def _should_log(self, now: int) -> bool:
+        """Logging by schedule: `log_when_disconnected` and no host for a while."""
+        if self.steplog is None or self.streaming or not self.config.get("log_when_disconnected"):
+            return False
+        for link in self.links:
+            if link.connected:
+                self._disconnected_since_ms = now
+                return False
+        return now - self._disconnected_since_ms >= LOG_AFTER_DISCONNECT_MS
+
+    def sleep_ms(self) -> int:
+        """How long the main loop may sleep (light sleep on the chip): until the next FIFO read
+        while logging with no host connected, else 0."""
+        if not self.logging or self._xfer_req >= 0:
+            return 0
+        for link in self.links:
+            if link.connected:
+                return 0
+        now = self._now_ms()  # type: ignore[operator]
+        return max(0, self._last_fifo_ms + LOG_FIFO_PERIOD_MS - now)
+
+    def _log_service(self, now: int) -> None:
+        if now - self._last_fifo_ms >= LOG_FIFO_PERIOD_MS:
+            self._last_fifo_ms = now
+            self._read_log_fifo()
+        self.steplog.tick(now)  # type: ignore[union-attr]
+
+    def _read_log_fifo(self) -> None:
+        detector = self.detector
+        if detector is None:
+            return
+        buf = self._fifo
+        while True:
+            n = self.imu.read_fifo(buf)
+            if self.imu.overrun:
+                # Words were lost: re-place the sample count on the millisecond clock.
+                now = self._now_ms()  # type: ignore[operator]
+                expected = (now - self._log_start_ms) * LOG_RATE_HZ // 1000
+                detector.mark_gap(max(0, expected - detector.index - n))
+            for i in range(n):
+                at = 7 * i
+                if buf[at] >> 3 == _TAG_ACC:
+                    x = buf[at + 1] | (buf[at + 2] << 8)
+                    y = buf[at + 3] | (buf[at + 4] << 8)
+                    z = buf[at + 5] | (buf[at + 6] << 8)
+                    detector.feed(
+                        x - 65536 if x > 32767 else x,
+                        y - 65536 if y > 32767 else y,
+                        z - 65536 if z > 32767 else z,
+                    )
+            if n < _LOG_FIFO_WORDS:
+                return
+
+    def _on_step(self, ic: int, stance: int, impact_g16: int, loading: int, flags: int) -> None:
+        t_ms = self._log_start_ms + ic * 1000 // LOG_RATE_HZ
+        if stance < 0:
+            stance_4ms = 255
+        else:
+            stance_4ms = min(255, (stance * 1000 // LOG_RATE_HZ + 2) // 4)
+        self.steplog.add(t_ms, stance_4ms, impact_g16, loading, flags)  # type: ignore[union-attr]
+
+    def _log_command(self, code: int, a: int, b: int, seq: int) -> int:
+        log = self.steplog
+        if log is None:
+            return R_UNSUPPORTED
+        if code == p.CMD_LOG_INFO:
+            self.out.send(self._log_info(seq))
+        elif code == p.CMD_LOG_READ:
+            self._xfer_req = seq
+            self._xfer_link = self.out
+            self._xfer_seq = a
+            self._xfer_left = b if b else 0xFFFFFFFF
+            self._xfer_count = 0
+            if len(self._xfer_buf) < log.sector_bytes:
+                self._xfer_buf = bytearray(log.sector_bytes)
+        elif code == p.CMD_LOG_CONFIRM:
+            if a > log.next_seq:
+                return R_BAD_ARGUMENT
+            log.confirm(a)
+        elif code == p.CMD_SET_TIME:
+            if b > 999:
+                return R_BAD_ARGUMENT
+            log.wall_offset_ms = a * 1000 + b - self._now_ms()  # type: ignore[operator]
+        else:  # SET_LOG_POLICY
+            if a > POLICY_OVERWRITE:
+                return R_BAD_ARGUMENT
+            log.policy = a
+            return self._update(log_full_policy="overwrite" if a else "stop")
+        return R_OK
+
+    def _log_info(self, seq: int) -> memoryview:
+        log = self.steplog
+        flags = LOG_LOGGING if self.logging else 0
+        if log.full:  # type: ignore[union-attr]
+            flags |= LOG_FULL
+        if log.wall_offset_ms is not None:  # type: ignore[union-attr]
+            flags |= LOG_WALL_TIME
+        return self.messages.log_info(
+            seq,
+            log.oldest_seq(),  # type: ignore[union-attr]
+            log.next_seq,  # type: ignore[union-attr]
+            log.confirmed_seq,  # type: ignore[union-attr]
+            log.used_bytes(),  # type: ignore[union-attr]
+            log.capacity_bytes(),  # type: ignore[union-attr]
+            log.records_dropped,  # type: ignore[union-attr]
+            log.records_overwritten,  # type: ignore[union-attr]
+            self.boot_id,
+            self._now_ms() & 0xFFFFFFFF,  # type: ignore[operator]
+            log.policy,  # type: ignore[union-attr]
+            flags,
+            1,
+            RECORD_BYTES,
+        )
+
+    def _pump_log(self) -> None:
+        """Send the next parts of a LOG_READ answer, as many as the link takes this pass."""
+        link = self._xfer_link
+        if not link.connected:
+            self._xfer_req = -1  # the host resumes with a new LOG_READ
+            return
+        log = self.steplog
+        buf = self._xfer_buf
+        per_message = (min(link.mtu - 3, p.MAX_MESSAGE_BYTES) - 34) // RECORD_BYTES
+        for _ in range(_LOG_MESSAGES_PER_PASS):
+            if self._xfer_count == 0:
+                seq = -1
+                count = 0
+                if self._xfer_left:
+                    seq, count = log.read(self._xfer_seq, buf)  # type: ignore[union-attr]
+                if seq < 0:  # all sent: LOG_INFO with the request's seq ends the answer
+                    if link.send(self._log_info(self._xfer_req)):
+                        self._xfer_req = -1
+                    return
+                self._xfer_seq = seq
+                self._xfer_count = count
+                self._xfer_part = 0
+            head = unpack_header(buf)
+            first = self._xfer_part
+            n = min(per_message, self._xfer_count - first)
+            start = HEADER_BYTES + first * RECORD_BYTES
+            message = self.messages.log_block(
+                self._xfer_seq & 0xFFFFFFFF,
+                self._xfer_seq,
+                RECORD_BYTES,
+                head[1],
+                memoryview(buf)[start : start + n * RECORD_BYTES],
+                head[4],
+                head[5],
+                head[6],
+                first,
+                self._xfer_count,
+            )
+            if not link.send(message):
+                return
+            self._xfer_part = first + n
+            if self._xfer_part >= self._xfer_count:
+                self._xfer_count = 0
+                self._xfer_seq += 1
+                self._xfer_left -= 1
 
     def advertise(self) -> None:
         pct, _mv = self.battery.read()
@@ -300,9 +537,14 @@ class Pod:
 
     # -- messages ------------------------------------------------------------------------
     def _pod_info(self, seq: int) -> memoryview:
+        caps = CAP_BATTERY | CAP_QUAT | CAP_CHIP_QUAT
+        if self.steplog is not None:
+            caps |= CAP_STEP_LOG
+        if len(self.links) > 1:
+            caps |= CAP_SERIAL
         return self.messages.pod_info(
             seq,
-            CAP_BATTERY | CAP_QUAT | CAP_CHIP_QUAT,
+            caps,
             self.boot_id,
             FW_MAJOR,
             FW_MINOR,
@@ -337,6 +579,8 @@ class Pod:
             flags |= ST_LOW_BATTERY
         if self.link.bonded:
             flags |= ST_BONDED
+        if self.steplog is not None and self.steplog.full:
+            flags |= ST_LOG_FULL
         sampler = self.sampler
         overruns = sampler.overruns if sampler is not None else 0
         lost = sampler.samples_lost if sampler is not None else 0

@@ -1,4 +1,4 @@
-"""Wire protocol 1.0, pod side (docs/protocol.md).
+"""Wire protocol 1.1, pod side (docs/protocol.md).
 
 Encodes pod-to-host messages into buffers allocated once, and decodes host-to-pod messages.
 The SAMPLES path allocates nothing per sample or per batch: device time and sequence numbers are
@@ -10,12 +10,13 @@ so that MicroPython on a 32-bit chip never needs a long integer for a 64-bit clo
 """
 
 import struct
+from binascii import crc32
 
 from micropython import const
 
-VERSION = const(0x10)
+VERSION = const(0x11)
 VERSION_MAJOR = const(1)
-VERSION_MINOR = const(0)
+VERSION_MINOR = const(1)
 MAX_MESSAGE_BYTES = const(512)
 HEADER_BYTES = const(8)
 SAMPLES_PREFIX_BYTES = const(22)
@@ -33,6 +34,7 @@ T_COMMAND = const(9)
 T_REPLY = const(10)
 T_LOG_BLOCK = const(11)
 T_ERROR = const(12)
+T_LOG_INFO = const(13)
 
 FLAG_MAG = const(1)
 FLAG_QUAT = const(2)
@@ -50,9 +52,16 @@ CMD_ENTER_LOGGING = const(7)
 CMD_GET_STATUS = const(8)
 CMD_GET_INFO = const(9)
 CMD_GET_STREAM_CONFIG = const(10)
+CMD_LOG_INFO = const(11)
+CMD_LOG_READ = const(12)
+CMD_LOG_CONFIRM = const(13)
+CMD_SET_TIME = const(14)
+CMD_SET_LOG_POLICY = const(15)
+LOG_BLOCK_PREFIX_BYTES = const(20)
+LOG_BLOCK_TAIL_BYTES = const(14)
 
 # Argument layout of each known command, by code (index 0 unused).
-_COMMAND_ARGS = ("", "", "", "<H", "<BB", "<B", "", "", "", "", "")
+_COMMAND_ARGS = ("", "", "", "<H", "<BB", "<B", "", "", "", "", "", "", "<II", "<I", "<IH", "<B")
 
 _SAMPLES_PREFIX = "<BBHHHHHHHHHBB"
 _ACC_GYR = "<hhhhhh"
@@ -282,23 +291,67 @@ class MessageEncoder:
         self,
         seq: int,
         block_index: int,
-        crc32: int,
         record_size: int,
         record_format: int,
-        records: bytes,
+        records: object,
+        boot_id: int,
+        t_s: int,
+        t_ms_flags: int,
+        first_record: int,
+        block_records: int,
     ) -> memoryview:
-        """A LOG_BLOCK of `records` (a whole number of `record_size` bytes) with its CRC-32."""
-        size = len(records)
+        """A LOG_BLOCK of `records` (whole records: all of a block of `block_records`, or those
+        from `first_record` on) with their CRC-32 and the block's boot and start time."""
+        size = len(records)  # type: ignore[arg-type]
         count = size // record_size if record_size else 0
-        if count * record_size != size or HEADER_BYTES + 12 + size > MAX_MESSAGE_BYTES:
+        end = LOG_BLOCK_PREFIX_BYTES + size
+        if count * record_size != size or end + LOG_BLOCK_TAIL_BYTES > MAX_MESSAGE_BYTES:
             raise ValueError("records must be whole records and fit one message")
         self._head(T_LOG_BLOCK, seq)
+        crc = crc32(records)  # type: ignore[arg-type]
+        buf = self._buf
         struct.pack_into(
-            "<IIHBB", self._buf, HEADER_BYTES, block_index, crc32, count, record_size, record_format
+            "<IIHBB", buf, HEADER_BYTES, block_index, crc, count, record_size, record_format
         )
-        start = HEADER_BYTES + 12
-        self._buf[start : start + size] = records
-        return self._mv[: start + size]
+        buf[LOG_BLOCK_PREFIX_BYTES:end] = records  # type: ignore[index]
+        struct.pack_into("<IIHHH", buf, end, boot_id, t_s, t_ms_flags, first_record, block_records)
+        return self._mv[: end + LOG_BLOCK_TAIL_BYTES]
+
+    def log_info(
+        self,
+        seq: int,
+        oldest_seq: int,
+        next_seq: int,
+        confirmed_seq: int,
+        used_bytes: int,
+        capacity_bytes: int,
+        records_dropped: int,
+        records_overwritten: int,
+        boot_id: int,
+        clock_ms: int,
+        policy: int,
+        flags: int,
+        record_format: int,
+        record_size: int,
+    ) -> memoryview:
+        return self._body(
+            T_LOG_INFO,
+            seq,
+            "<IIIIIIIIIBBBB",
+            oldest_seq,
+            next_seq,
+            confirmed_seq,
+            used_bytes,
+            capacity_bytes,
+            records_dropped,
+            records_overwritten,
+            boot_id,
+            clock_ms,
+            policy,
+            flags,
+            record_format,
+            record_size,
+        )
 
     def error(self, seq: int, code: int, text: str) -> memoryview:
         raw = text.encode()
@@ -359,6 +412,21 @@ def decode_request(data: bytes | bytearray | memoryview) -> tuple[int, int, int,
             return T_COMMAND, pod_id, seq, code, data[HEADER_BYTES + 1], data[HEADER_BYTES + 2]
         if fmt == "<B":
             return T_COMMAND, pod_id, seq, code, data[HEADER_BYTES + 1], 0
+        if fmt == "<II":
+            first, second = struct.unpack_from(fmt, data, HEADER_BYTES + 1)
+            return T_COMMAND, pod_id, seq, code, first, second
+        if fmt == "<IH":
+            first, second = struct.unpack_from(fmt, data, HEADER_BYTES + 1)
+            return T_COMMAND, pod_id, seq, code, first, second
+        if fmt == "<I":
+            return (
+                T_COMMAND,
+                pod_id,
+                seq,
+                code,
+                struct.unpack_from(fmt, data, HEADER_BYTES + 1)[0],
+                0,
+            )
         return T_COMMAND, pod_id, seq, code, 0, 0
     if message_type == 0:
         raise ProtocolError("corrupted: message type 0 is reserved")

@@ -68,3 +68,28 @@ class Scratch:
             except OSError:
                 os.rmdir(path)
         os.rmdir(self.path)
+G_COUNTS = 2049  # 1 g at the accelerometer's 16 g range (0.488 mg per count)
+STRIDE_SAMPLES = 257  # 1.07 s at 240 Hz
+IC_AT = 100  # initial contact: the first impact sample within each stride
+TOE_OFF_AT = 250
+
+
+def stride_z(k: int) -> int:
+    """Vertical accelerometer counts of sample k of a synthetic stride at 240 Hz: swing, a heel
+    strike (5 g peak at IC_AT + 1), settling, a quiet stance at 1 g and a push-off at TOE_OFF_AT."""
+    g = G_COUNTS
+    if k < 20:
+        return g * 12 // 10
+    if k < 60:
+        return g * 19 // 10
+    if k < IC_AT:
+        return g * 4 // 10
+    if k < IC_AT + 3:
+        return (4 * g, 5 * g, 3 * g)[k - IC_AT]
+    if k < 115:
+        return g * 15 // 10
+    if k < TOE_OFF_AT:
+        return g + (k % 5) * 10 - 20  # at rest, a little noise
+    if k < TOE_OFF_AT + 2:
+        return 3 * g
+    return g * 13 // 10

@@ -69,16 +69,34 @@ def _encode_pod_to_host(vector: dict) -> memoryview:
     if kind == "Reply":
         return e.reply(seq, f["code"], f["result"])
     if kind == "LogBlock":
-        import binascii
-
-        records = unhex(f["records"])
         return e.log_block(
             seq,
             f["block_index"],
-            binascii.crc32(records),
             f["record_size"],
             f["record_format"],
-            records,
+            unhex(f["records"]),
+            f["boot_id"],
+            f["t_start_s"],
+            f["t_start_ms_flags"],
+            f["first_record"],
+            f["block_records"],
+        )
+    if kind == "LogInfo":
+        return e.log_info(
+            seq,
+            f["oldest_seq"],
+            f["next_seq"],
+            f["confirmed_seq"],
+            f["used_bytes"],
+            f["capacity_bytes"],
+            f["records_dropped"],
+            f["records_overwritten"],
+            f["boot_id"],
+            f["clock_ms"],
+            f["policy"],
+            f["flags"],
+            f["record_format"],
+            f["record_size"],
         )
     if kind == "ErrorReport":
         return e.error(seq, f["code"], f["text"])

@@ -1,4 +1,4 @@
-"""Write tests/golden/protocol_v1.json: the golden vectors of wire protocol 1.0.
+"""Write tests/golden/protocol_v1.json: the golden vectors of wire protocol 1.1.
 
 Run once when the protocol changes (`python tests/golden/make_protocol_v1.py`), check the diff
 against docs/protocol.md by hand, and commit it. The host decoder and the firmware encoder are
@@ -21,6 +21,9 @@ from gaitchain.protocol import (
     ErrorReport,
     ImuChip,
     LogBlock,
+    LogFlags,
+    LogInfo,
+    LogPolicy,
     Message,
     Ping,
     PodInfo,
@@ -62,7 +65,9 @@ def valid_messages() -> list[tuple[str, Message]]:
     rng = np.random.default_rng(20261123)
     full_acc = rng.integers(-32768, 32768, size=(18, 3)).astype(np.int16)
     full_gyr = rng.integers(-32768, 32768, size=(18, 3)).astype(np.int16)
-    records = struct.pack("<IHH", 1_000, 620, 0x0101) + struct.pack("<IHH", 2_150, 605, 0x0000)
+    records = struct.pack("<HBBBB", 0, 160, 52, 24, 0) + struct.pack(
+        "<HBBBB", 1_075, 158, 61, 30, 2
+    )
     return [
         (
             "samples_two_six_axis",
@@ -171,8 +176,40 @@ def valid_messages() -> list[tuple[str, Message]]:
         ("command_identify", Command(0x0A0B, 82, CommandCode.IDENTIFY, (5,))),
         ("command_get_info", Command(0x0A0B, 83, CommandCode.GET_INFO)),
         ("reply_not_bonded", Reply(0x0A0B, 80, CommandCode.SET_RATE, CommandResult.NOT_BONDED)),
-        ("log_block", LogBlock(0x0A0B, 5, 12, 8, 1, records)),
-        ("log_block_empty", LogBlock(0x0A0B, 6, 13, 8, 1, b"")),
+        (
+            "log_block",
+            LogBlock(0x0A0B, 5, 12, 6, 1, records, 0x01020304, 1_795_000_000, 0x8000 | 250, 0, 2),
+        ),
+        (
+            "log_block_part",
+            LogBlock(0x0A0B, 6, 13, 6, 1, records[6:], 0x01020304, 3_600, 999, 34, 35),
+        ),
+        ("log_block_empty", LogBlock(0x0A0B, 7, 14, 6, 1, b"", 1, 0, 0, 0, 0)),
+        (
+            "log_info",
+            LogInfo(
+                0x0A0B,
+                84,
+                12,
+                57,
+                12,
+                20_480,
+                2_097_152,
+                0,
+                140,
+                0x01020304,
+                86_400_123,
+                LogPolicy.OVERWRITE,
+                LogFlags.LOGGING | LogFlags.WALL_TIME,
+                1,
+                6,
+            ),
+        ),
+        ("command_log_info", Command(0x0A0B, 84, CommandCode.LOG_INFO)),
+        ("command_log_read", Command(0x0A0B, 85, CommandCode.LOG_READ, (12, 0))),
+        ("command_log_confirm", Command(0x0A0B, 86, CommandCode.LOG_CONFIRM, (57,))),
+        ("command_set_time", Command(0x0A0B, 87, CommandCode.SET_TIME, (1_795_000_000, 250))),
+        ("command_set_log_policy", Command(0x0A0B, 88, CommandCode.SET_LOG_POLICY, (1,))),
         ("error", ErrorReport(0x0A0B, 3, ErrorCode.MALFORMED, "command 4: segment 9 unknown")),
     ]
 
@@ -197,7 +234,7 @@ def build() -> dict[str, Any]:
             }
         )
     example = raw["samples_two_six_axis"]
-    newer = bytes([0x11]) + example[1:] + b"\xaa\xbb"
+    newer = bytes([0x12]) + example[1:] + b"\xaa\xbb"
     valid.append(
         {
             "name": "samples_from_newer_minor",
@@ -221,8 +258,28 @@ def build() -> dict[str, Any]:
     )
 
     log = raw["log_block"]
+    # A 1.0 pod sends LOG_BLOCK without the 1.1 fields: read as boot 0, time 0, whole block.
+    old_block = bytes([0x10]) + log[1:-14]
+    valid.append(
+        {
+            "name": "log_block_from_1_0",
+            "type": "LogBlock",
+            "direction": "pod_to_host",
+            "decode_only": True,
+            "hex": old_block.hex(),
+            "fields": {
+                "pod_id": 0x0A0B,
+                "seq": 5,
+                "block_index": 12,
+                "records": log[20:-14].hex(),
+                "boot_id": 0,
+                "first_record": 0,
+                "block_records": 2,
+            },
+        }
+    )
     bad_crc = bytearray(log)
-    bad_crc[-1] ^= 0x01
+    bad_crc[-15] ^= 0x01
     flags_at = 21
     reserved_flag = bytearray(example)
     reserved_flag[flags_at] |= 0x10
@@ -245,6 +302,9 @@ def build() -> dict[str, Any]:
         ("resend_backwards", "corrupted", bytes(resend_back)),
         ("command_set_rate_cut_short", "truncated", raw["command_set_rate"][:-1]),
         ("command_without_code", "truncated", raw["command_start"][:8]),
+        ("log_block_without_1_1_fields", "truncated", log[:-14]),
+        ("log_block_part_past_the_end", "corrupted", log[:-4] + struct.pack("<HH", 1, 2)),
+        ("command_log_read_cut_short", "truncated", raw["command_log_read"][:-1]),
     ]
     host_to_pod_names = {
         "short_header",
@@ -255,9 +315,10 @@ def build() -> dict[str, Any]:
         "resend_backwards",
         "command_set_rate_cut_short",
         "command_without_code",
+        "command_log_read_cut_short",
     }
     return {
-        "protocol": "1.0",
+        "protocol": "1.1",
         "about": "Golden vectors of docs/protocol.md; generated by make_protocol_v1.py.",
         "valid": valid,
         "invalid": [

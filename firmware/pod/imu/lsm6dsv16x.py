@@ -54,6 +54,8 @@ _FIFO_OVR_IA = const(0x40)
 _FIFO_BYPASS = const(0x00)
 _FIFO_CONTINUOUS = const(0x06)
 _DEC_TS_8 = const(0x80)  # DEC_TS_BATCH = 10b: a timestamp word every 8 batches
+_DEC_TS_32 = const(0xC0)  # DEC_TS_BATCH = 11b: every 32 batches
+_OP_MODE_XL_LP1 = const(0x40)  # CTRL1 OP_MODE_XL_[2:0] = 100b: low-power mode 1
 _SFLP_GAME = const(0x02)  # SFLP_GAME_EN in EMB_FUNC_EN_A, SFLP_GAME_FIFO_EN in EMB_FUNC_FIFO_EN_A
 _SFLP_ODR_FIELD = const(0x38)
 _MAX_WATERMARK = const(255)
@@ -64,6 +66,7 @@ _RESET_POLLS = const(100)
 # rate the SFLP cannot run at, as above 480 Hz).
 _RATES_HZ = (60, 120, 240, 480)
 _ODR_CODES = (5, 6, 7, 8)
+_LP_RATES_HZ = (60, 120, 240)
 _SFLP_CODES = (2, 3, 4, 5)
 # Full scales: FS_XL / FS_G code and sensitivity (table 3).
 _ACC_RANGES_G = (2, 4, 8, 16)
@@ -171,6 +174,36 @@ class Lsm6dsv16x:
         self.quaternion = quaternion
         self.acc_scale_mps2_per_lsb = _ACC_MG_PER_LSB[acc] * _MPS2_PER_MG
         self.gyr_scale_radps_per_lsb = _GYR_MDPS_PER_LSB[gyr] * _RADPS_PER_MDPS
+        self.ticks_per_sample = self.TICK_HZ // rate_hz
+        self.overrun = False
+
+    def configure_logging(self, rate_hz: int, acc_range_g: int, watermark_words: int) -> None:
+        """The accelerometer alone, in low-power mode 1 (OP_MODE_XL 100b, table 52: two-sample
+        average, up to 240 Hz), through the FIFO with a timestamp every 32 samples; the
+        gyroscope and the SFLP are off. INT1 high at `watermark_words` unread words."""
+        if rate_hz not in _LP_RATES_HZ:
+            raise ValueError("low-power rate %r Hz is not 60, 120 or 240" % (rate_hz,))
+        if acc_range_g not in _ACC_RANGES_G:
+            raise ValueError("accelerometer range %r g is not 2, 4, 8 or 16" % (acc_range_g,))
+        if not 1 <= watermark_words <= _MAX_WATERMARK:
+            raise ValueError("watermark %r words is not 1 to 255" % (watermark_words,))
+        odr = _ODR_CODES[_RATES_HZ.index(rate_hz)]
+        acc = _ACC_RANGES_G.index(acc_range_g)
+        self._write(_FIFO_CTRL4, _FIFO_BYPASS)
+        self._write(_CTRL2, 0)  # gyroscope off
+        self._set_sflp(-1)
+        self._write(_CTRL8, acc)
+        self._write(_CTRL1, _OP_MODE_XL_LP1 | odr)
+        self._write(_FUNCTIONS_ENABLE, self._read(_FUNCTIONS_ENABLE) | _TIMESTAMP_EN)
+        self._write(_FIFO_CTRL1, watermark_words)
+        self._write(_FIFO_CTRL2, 0)
+        self._write(_FIFO_CTRL3, odr)  # BDR_XL only
+        self._write(_INT1_CTRL, _INT1_FIFO_TH)
+        self._i2c.readfrom_mem_into(self._address, _FIFO_STATUS1, self._status)
+        self._write(_FIFO_CTRL4, _DEC_TS_32 | _FIFO_CONTINUOUS)
+        self.rate_hz = rate_hz
+        self.quaternion = False
+        self.acc_scale_mps2_per_lsb = _ACC_MG_PER_LSB[acc] * _MPS2_PER_MG
         self.ticks_per_sample = self.TICK_HZ // rate_hz
         self.overrun = False
 

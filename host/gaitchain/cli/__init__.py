@@ -12,6 +12,7 @@ from . import (
     pod_commands,
     protocol_commands,
     sim_commands,
+    steplog_commands,
 )
 
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate_commands.register(commands)
     analysis_commands.register(commands)
     pod_commands.register(commands)
+    steplog_commands.register(commands)
     return parser
 
 

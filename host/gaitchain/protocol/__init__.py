@@ -1,4 +1,4 @@
-"""Wire protocol 1.0 between pods and host: see docs/protocol.md."""
+"""Wire protocol 1.1 between pods and host: see docs/protocol.md."""
 
 from .batch import SampleBlock, decode_sample_batches
 from .codec import decode, encode
@@ -8,6 +8,7 @@ from .messages import (
     Echo,
     ErrorReport,
     LogBlock,
+    LogInfo,
     Message,
     Ping,
     PodInfo,
@@ -24,6 +25,8 @@ from .spec import (
     CommandResult,
     ErrorCode,
     ImuChip,
+    LogFlags,
+    LogPolicy,
     MessageType,
     SampleFlags,
     Segment,
@@ -42,6 +45,9 @@ __all__ = [
     "ErrorReport",
     "ImuChip",
     "LogBlock",
+    "LogFlags",
+    "LogInfo",
+    "LogPolicy",
     "Message",
     "MessageType",
     "Ping",

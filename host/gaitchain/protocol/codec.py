@@ -1,4 +1,4 @@
-"""Encode and decode single messages of protocol 1.0 (docs/protocol.md).
+"""Encode and decode single messages of protocol 1.1 (docs/protocol.md).
 
 `decode` raises `ProtocolError` and nothing else for any input bytes. `encode` is used by the host
 for host-to-pod messages and by emulation and tests for the rest.
@@ -19,6 +19,7 @@ from .messages import (
     Echo,
     ErrorReport,
     LogBlock,
+    LogInfo,
     Message,
     Ping,
     PodInfo,
@@ -33,6 +34,7 @@ from .spec import (
     CAPABILITIES_KNOWN,
     COMMAND_ARGS,
     HEADER,
+    LOG_FLAGS_KNOWN,
     MAX_MESSAGE_BYTES,
     MAX_SAMPLES_PER_BATCH,
     SAMPLE_FLAGS_KNOWN,
@@ -46,6 +48,8 @@ from .spec import (
     CommandResult,
     ErrorCode,
     ImuChip,
+    LogFlags,
+    LogPolicy,
     MessageType,
     SampleFlags,
     Segment,
@@ -62,6 +66,10 @@ SEQ_RANGE_BODY: Final = struct.Struct("<II")
 COMMAND_HEAD: Final = struct.Struct("<B")
 REPLY_BODY: Final = struct.Struct("<BB")
 LOG_BLOCK_HEAD: Final = struct.Struct("<IIHBB")
+LOG_BLOCK_TAIL: Final = struct.Struct("<IIHHH")
+"""Since 1.1, after the records: boot_id, t_start_s, t_start_ms_flags, first_record,
+block_records."""
+LOG_INFO_BODY: Final = struct.Struct("<IIIIIIIIIBBBB")
 ERROR_HEAD: Final = struct.Struct("<BB")
 EMPTY_BODY: Final = struct.Struct("<")
 
@@ -89,10 +97,11 @@ def _enum(enum: type[E], value: int, what: str) -> E:
 class _Body:
     """The bytes after the header, with the length rules of docs/protocol.md "Version"."""
 
-    def __init__(self, data: memoryview, name: str, newer_minor: bool) -> None:
+    def __init__(self, data: memoryview, name: str, newer_minor: bool, minor: int = 0) -> None:
         self.data = data
         self.name = name
         self.newer_minor = newer_minor
+        self.minor = minor
 
     def need(self, size: int, what: str) -> None:
         if len(self.data) < size:
@@ -269,15 +278,64 @@ def _log_block(pod_id: int, seq: int, body: _Body) -> LogBlock:
     block_index, crc, count, size, record_format = LOG_BLOCK_HEAD.unpack_from(body.data)
     if count and not size:
         raise _corrupted(f"LOG_BLOCK holds {count} records of 0 bytes")
-    body.end(LOG_BLOCK_HEAD.size + count * size)
-    records = bytes(body.data[LOG_BLOCK_HEAD.size : LOG_BLOCK_HEAD.size + count * size])
+    end = LOG_BLOCK_HEAD.size + count * size
+    records = bytes(body.data[LOG_BLOCK_HEAD.size : end])
+    tail = (0, 0, 0, 0, count)
+    if body.minor >= 1:  # the 1.1 fields follow the records
+        body.end(end + LOG_BLOCK_TAIL.size)
+        tail = LOG_BLOCK_TAIL.unpack_from(body.data, end)
+    else:
+        body.end(end)
     actual = binascii.crc32(records)
     if actual != crc:
         raise _corrupted(
             f"LOG_BLOCK {block_index} CRC is 0x{actual:08x}, header says 0x{crc:08x}; "
             "request the block again"
         )
-    return LogBlock(pod_id, seq, block_index, size, record_format, records)
+    boot_id, t_s, t_ms_flags, first, total = tail
+    if first + count > total:
+        raise _corrupted(
+            f"LOG_BLOCK {block_index} carries records {first} to {first + count - 1} of a block "
+            f"of {total}"
+        )
+    return LogBlock(
+        pod_id,
+        seq,
+        block_index,
+        size,
+        record_format,
+        records,
+        boot_id,
+        t_s,
+        t_ms_flags,
+        first,
+        total,
+    )
+
+
+def _log_info(pod_id: int, seq: int, body: _Body) -> LogInfo:
+    fields = body.fixed(LOG_INFO_BODY)
+    (oldest, next_seq, confirmed, used, capacity, dropped, overwritten, boot_id, clock_ms) = fields[
+        :9
+    ]
+    policy, flags, record_format, record_size = fields[9:]
+    return LogInfo(
+        pod_id,
+        seq,
+        oldest,
+        next_seq,
+        confirmed,
+        used,
+        capacity,
+        dropped,
+        overwritten,
+        boot_id,
+        clock_ms,
+        _enum(LogPolicy, policy, "LOG_INFO policy"),
+        LogFlags(flags & LOG_FLAGS_KNOWN),
+        record_format,
+        record_size,
+    )
 
 
 def _error(pod_id: int, seq: int, body: _Body) -> ErrorReport:
@@ -305,6 +363,7 @@ _DECODERS: Final[dict[MessageType, Callable[[int, int, _Body], Message]]] = {
     MessageType.REPLY: _reply,
     MessageType.LOG_BLOCK: _log_block,
     MessageType.ERROR: _error,
+    MessageType.LOG_INFO: _log_info,
 }
 
 
@@ -340,7 +399,7 @@ def decode(data: Buffer) -> Message:
             f"message type {raw_type} is not known to protocol 1.{VERSION_MINOR}; "
             "it is skipped (newer firmware may send it)",
         ) from None
-    body = _Body(view[HEADER.size :], message_type.name, minor > VERSION_MINOR)
+    body = _Body(view[HEADER.size :], message_type.name, minor > VERSION_MINOR, minor)
     return _DECODERS[message_type](pod_id, seq, body)
 
 
@@ -368,7 +427,7 @@ def _encode_samples(m: SampleBatch) -> bytes:
 
 
 def encode(message: Message) -> bytes:
-    """Encode one message as version 1.0 bytes; ValueError if it cannot be one valid message."""
+    """Encode one message as version 1.1 bytes; ValueError if it cannot be one valid message."""
     data = _encode(message)
     if len(data) > MAX_MESSAGE_BYTES:
         raise ValueError(
@@ -444,9 +503,36 @@ def _encode(message: Message) -> bytes:
                 message.record_size,
                 message.record_format,
             )
-            return (
-                _header(MessageType.LOG_BLOCK, message.pod_id, message.seq) + head + message.records
+            tail = LOG_BLOCK_TAIL.pack(
+                message.boot_id,
+                message.t_start_s,
+                message.t_start_ms_flags,
+                message.first_record,
+                message.block_records,
             )
+            return (
+                _header(MessageType.LOG_BLOCK, message.pod_id, message.seq)
+                + head
+                + message.records
+                + tail
+            )
+        case LogInfo():
+            body = LOG_INFO_BODY.pack(
+                message.oldest_seq,
+                message.next_seq,
+                message.confirmed_seq,
+                message.used_bytes,
+                message.capacity_bytes,
+                message.records_dropped,
+                message.records_overwritten,
+                message.boot_id,
+                message.clock_ms,
+                message.policy,
+                message.flags,
+                message.record_format,
+                message.record_size,
+            )
+            return _header(MessageType.LOG_INFO, message.pod_id, message.seq) + body
         case ErrorReport():
             text = message.text.encode("ascii")
             body = ERROR_HEAD.pack(message.code, len(text)) + text

@@ -1,4 +1,4 @@
-"""One frozen dataclass per message type of protocol 1.0, fields in wire order after the header."""
+"""One frozen dataclass per message type of protocol 1.1, fields in wire order after the header."""
 
 from dataclasses import dataclass, field
 
@@ -11,6 +11,8 @@ from .spec import (
     CommandResult,
     ErrorCode,
     ImuChip,
+    LogFlags,
+    LogPolicy,
     SampleFlags,
     Segment,
     Side,
@@ -124,16 +126,46 @@ class Reply:
 
 @dataclass(frozen=True)
 class LogBlock:
+    """Records of one step-log block (all of it, or `first_record` onwards when a block is
+    longer than one message). The fields after `records` came with 1.1; a 1.0 pod sends whole
+    blocks without them (decoded as boot 0, time 0, the whole block)."""
+
     pod_id: int
     seq: int
     block_index: int
     record_size: int
     record_format: int
     records: bytes
+    boot_id: int = 0
+    t_start_s: int = 0
+    t_start_ms_flags: int = 0
+    first_record: int = 0
+    block_records: int = 0
 
     @property
     def record_count(self) -> int:
         return len(self.records) // self.record_size if self.record_size else 0
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """The state of a pod's step log (since 1.1); blocks are numbered by `block_index`."""
+
+    pod_id: int
+    seq: int
+    oldest_seq: int
+    next_seq: int
+    confirmed_seq: int
+    used_bytes: int
+    capacity_bytes: int
+    records_dropped: int
+    records_overwritten: int
+    boot_id: int
+    clock_ms: int
+    policy: LogPolicy
+    flags: LogFlags
+    record_format: int
+    record_size: int
 
 
 @dataclass(frozen=True)
@@ -157,4 +189,5 @@ Message = (
     | Reply
     | LogBlock
     | ErrorReport
+    | LogInfo
 )

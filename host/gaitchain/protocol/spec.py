@@ -1,4 +1,4 @@
-"""Constants of wire protocol 1.0: message types, flags, enums, struct layouts, GATT UUIDs.
+"""Constants of wire protocol 1.1: message types, flags, enums, struct layouts, GATT UUIDs.
 
 The normative text is docs/protocol.md; the golden vectors in tests/golden/protocol_v1.json pin
 this module and the firmware's encoder to it.
@@ -9,7 +9,7 @@ from enum import IntEnum, IntFlag
 from typing import Final
 
 VERSION_MAJOR: Final = 1
-VERSION_MINOR: Final = 0
+VERSION_MINOR: Final = 1
 VERSION_BYTE: Final = (VERSION_MAJOR << 4) | VERSION_MINOR
 
 MAX_MESSAGE_BYTES: Final = 512
@@ -47,6 +47,7 @@ class MessageType(IntEnum):
     REPLY = 10
     LOG_BLOCK = 11
     ERROR = 12
+    LOG_INFO = 13  # since 1.1
 
 
 class SampleFlags(IntFlag):
@@ -127,6 +128,11 @@ class CommandCode(IntEnum):
     GET_STATUS = 8
     GET_INFO = 9
     GET_STREAM_CONFIG = 10
+    LOG_INFO = 11  # since 1.1
+    LOG_READ = 12  # since 1.1
+    LOG_CONFIRM = 13  # since 1.1
+    SET_TIME = 14  # since 1.1
+    SET_LOG_POLICY = 15  # since 1.1
 
 
 COMMAND_ARGS: Final[dict[CommandCode, struct.Struct]] = {
@@ -140,7 +146,36 @@ COMMAND_ARGS: Final[dict[CommandCode, struct.Struct]] = {
     CommandCode.GET_STATUS: struct.Struct("<"),
     CommandCode.GET_INFO: struct.Struct("<"),
     CommandCode.GET_STREAM_CONFIG: struct.Struct("<"),
+    CommandCode.LOG_INFO: struct.Struct("<"),
+    CommandCode.LOG_READ: struct.Struct("<II"),
+    CommandCode.LOG_CONFIRM: struct.Struct("<I"),
+    CommandCode.SET_TIME: struct.Struct("<IH"),
+    CommandCode.SET_LOG_POLICY: struct.Struct("<B"),
 }
+
+
+class LogPolicy(IntEnum):
+    """What a pod does when its step log is full of unconfirmed steps (since 1.1)."""
+
+    STOP = 0
+    OVERWRITE = 1
+
+
+class LogFlags(IntFlag):
+    """LOG_INFO flag bits (since 1.1); unknown bits are ignored."""
+
+    NONE = 0
+    LOGGING = 1 << 0
+    FULL = 1 << 1
+    WALL_TIME = 1 << 2
+
+
+LOG_FLAGS_KNOWN: Final = 0x07
+LOG_TIME_WALL: Final = 0x8000
+"""Bit 15 of a LOG_BLOCK's t_start_ms_flags: the time is unix time, not the pod's log clock."""
+LOG_TIME_MS_MASK: Final = 0x03FF
+STEP_RECORD_FORMAT: Final = 1
+STEP_RECORD_BYTES: Final = 6
 
 
 class CommandResult(IntEnum):

@@ -54,7 +54,16 @@ def load_firmware() -> dict[str, ModuleType]:
     for path in (str(SHIM_DIR), str(firmware_dir())):
         if path not in sys.path:
             sys.path.insert(0, path)
-    names = ("pod.controller", "pod.link", "pod.imu.lsm6dsv16x", "pod.protocol", "bluetooth")
+    names = (
+        "pod.controller",
+        "pod.link",
+        "pod.imu.lsm6dsv16x",
+        "pod.protocol",
+        "pod.steplog",
+        "pod.serial_link",
+        "bluetooth",
+        "nor_flash",
+    )
     return {name: importlib.import_module(name) for name in names}
 
 
@@ -101,6 +110,12 @@ class VirtualPodConfig:
     step_s: float = 0.005
     stream_orientation: bool = False
     errors: ImuErrors = field(default_factory=ImuErrors)
+    log_sectors: int = 0
+    """Sectors (4096 bytes) of emulated flash for the step log; 0: no step log. 512 = 2 MB."""
+    log_when_disconnected: bool = False
+    log_full_policy: str = "stop"
+    serial_port: Any = None
+    """A byte port (`read(n)` returning at once, `write(buf)`) for the pod's USB serial link."""
 
 
 class VirtualPod:
@@ -127,9 +142,20 @@ class VirtualPod:
             "acc_range_g": 16,
             "gyr_range_dps": 2000,
             "stream_orientation": config.stream_orientation,
+            "log_when_disconnected": config.log_when_disconnected,
+            "log_full_policy": config.log_full_policy,
         }
         driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
         link = modules["pod.link"].BleLink(self.ble, config.pod_id)
+        boot_id = int(rng.integers(1, 2**30))
+        self.flash: Any = None
+        steplog: Any = None
+        if config.log_sectors:
+            self.flash = modules["nor_flash"].Partition("steplog", config.log_sectors)
+            steplog = modules["pod.steplog"].StepLog(self.flash, boot_id)
+        serial: Any = None
+        if config.serial_port is not None:
+            serial = modules["pod.serial_link"].SerialLink(config.serial_port)
         self.pod: Any = modules["pod.controller"].Pod(
             settings,
             driver,
@@ -138,7 +164,9 @@ class VirtualPod:
             self.led,
             self._reset,
             self._now_ms,
-            boot_id=int(rng.integers(1, 2**30)),
+            boot_id=boot_id,
+            steplog=steplog,
+            serial=serial,
         )
         self.chip.on_int1_rising = self._interrupt
 

@@ -46,6 +46,7 @@ def test_every_message_type_has_a_golden_vector(golden: dict[str, Any]) -> None:
         "Reply",
         "LogBlock",
         "ErrorReport",
+        "LogInfo",
     }
 
 

@@ -272,7 +272,7 @@ def test_unknown_types_and_bad_messages_are_counted_and_skipped() -> None:
     now = Now()
     s = stream(now)
     unknown = bytearray(batch(0))
-    unknown[1] = 13
+    unknown[1] = 200  # no protocol 1.x message type
     newer_major = bytearray(batch(0))
     newer_major[0] = 0x20
     s.receive(bytes(unknown), now.t)

@@ -68,6 +68,8 @@ class Scratch:
             except OSError:
                 os.rmdir(path)
         os.rmdir(self.path)
+
+
 G_COUNTS = 2049  # 1 g at the accelerometer's 16 g range (0.488 mg per count)
 STRIDE_SAMPLES = 257  # 1.07 s at 240 Hz
 IC_AT = 100  # initial contact: the first impact sample within each stride

@@ -154,13 +154,14 @@ class _FootCurves:
             a_next = feet.amplitude[j + 1]
             pitch += [
                 (ho, 0.0),
-                # push-off: the heel rises slowly, then fast; the toes-down rotation peaks shortly
-                # before toe-off and is still at half its peak at toe-off, as on the gaitmap
-                # recordings, so the foot's peak plantarflexion comes just after toe-off
-                (ho + (to - ho) / 3, -0.259 * a_next * to_angle),
-                (ho + 0.8 * (to - ho), -0.6 * a_next * to_angle),
+                # push-off: the heel rises ever faster (no pause an accelerometer could take for
+                # rest); the toes-down rotation peaks shortly before toe-off and is still at half
+                # its peak at toe-off, as on the gaitmap recordings, so the foot's peak
+                # plantarflexion comes just after toe-off
+                (ho + 0.5 * (to - ho), -0.14 * a_next * to_angle),
+                (ho + 0.85 * (to - ho), -0.6 * a_next * to_angle),
                 (to, -a_next * to_angle),
-                (to + 0.08 * swing_s, -1.06 * a_next * to_angle),
+                (to + 0.08 * swing_s, -1.1 * a_next * to_angle),
                 (to + 0.35 * swing_s, -0.55 * a_next * to_angle),
                 (to + 0.65 * swing_s, 0.05 * a_next * hs),
                 (to + 0.85 * swing_s, 0.9 * a_next * hs),

@@ -92,7 +92,10 @@ def test_traces_move_and_strides_fill(page: Any, app: LiveApp) -> None:
 def test_latency_from_acquisition_to_page(page: Any) -> None:
     page.wait_for_function("window.gcStats.points > 1000", timeout=90_000)
     page.evaluate("window.gcStats.latencies = []")
+    frames_before = page.evaluate("window.gcStats.frames")
     page.wait_for_timeout(8000)
+    frames = page.evaluate("window.gcStats.frames") - frames_before
+    assert frames >= 80, f"the server pushes at 10 Hz or more ({frames / 8:.1f} frames/s)"
     latencies = np.asarray(page.evaluate("window.gcStats.latencies"), dtype=np.float64)
     assert latencies.size > 3000, "six channels at 120 Hz for 8 s"
     p95_ms = float(np.percentile(latencies, 95) * 1000)

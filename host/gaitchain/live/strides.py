@@ -2,7 +2,8 @@
 
 Every `detect_every_s` the last `window_s` of the foot's samples go through `FootEvents` (the same
 detector the offline analysis uses). Stances whose initial contact is at least `guard_s` before the
-newest sample (so final contact could be found) are taken once: an initial contact within
+newest sample are taken once, as soon as their final contact is found (or without it once
+`foot_off_wait_s` have passed): an initial contact within
 `same_event_s` of one already taken is the same event seen again. Two taken initial contacts of
 the same foot `min_stride_s` to `max_stride_s` apart make a stride; a longer pause (standing,
 a lost stretch) starts afresh.
@@ -30,6 +31,7 @@ class LiveStrides:
         window_s: float = 8.0,
         detect_every_s: float = 0.5,
         guard_s: float = 0.6,
+        foot_off_wait_s: float = 1.5,
         same_event_s: float = 0.3,
         min_stride_s: float = 0.6,
         max_stride_s: float = 2.5,
@@ -38,6 +40,7 @@ class LiveStrides:
         self.window_s = window_s
         self.detect_every_s = detect_every_s
         self.guard_s = guard_s
+        self.foot_off_wait_s = foot_off_wait_s
         self.same_event_s = same_event_s
         self.min_stride_s = min_stride_s
         self.max_stride_s = max_stride_s
@@ -81,6 +84,8 @@ class LiveStrides:
             ic_s = float(np.interp(ic * rate_hz, index, t))
             if ic_s > newest - self.guard_s or ic_s < self._last_ic_s + self.same_event_s:
                 continue
+            if not math.isfinite(fc) and ic_s > newest - self.foot_off_wait_s:
+                continue  # its final contact may still come: take the stance at a later pass
             fc_s = float(np.interp(fc * rate_hz, index, t)) if math.isfinite(fc) else math.nan
             if self.min_stride_s <= ic_s - self._last_ic_s <= self.max_stride_s:
                 out.append(Stride(self.side, self.count, self._last_ic_s, ic_s, self._last_fc_s))

@@ -101,8 +101,9 @@ def test_strides_on_both_sides_with_the_walkers_timing(run: Run) -> None:
     rows = [r for frame in run.frames for r in frame["strides"]]  # type: ignore[attr-defined]
     stride_s = Walker().gait.stride_s
     for side in ("left", "right"):
-        mine = [r for r in rows if r["side"] == side and r["stance_pct"] is not None]
-        assert len(mine) >= 5, f"{side} strides"
+        everyone = [r for r in rows if r["side"] == side]
+        mine = [r for r in everyone if r["stance_pct"] is not None]
+        assert len(mine) >= 5 and len(mine) >= 0.8 * len(everyone), f"{side} strides with stance"
         straight = sorted(r["stride_time_s"] for r in mine)[len(mine) // 2]
         assert abs(straight - stride_s) < 0.03 * stride_s
         stance = sorted(r["stance_pct"] for r in mine)[len(mine) // 2]

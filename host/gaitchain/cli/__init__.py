@@ -9,6 +9,7 @@ from . import (
     analysis_commands,
     calibrate_commands,
     fusion_commands,
+    live_commands,
     pod_commands,
     protocol_commands,
     sim_commands,
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_commands.register(commands)
     pod_commands.register(commands)
     steplog_commands.register(commands)
+    live_commands.register(commands)
     return parser
 
 

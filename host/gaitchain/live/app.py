@@ -1,0 +1,105 @@
+"""Putting the live dashboard together: a link, the pipeline on its thread, the web server.
+
+`LiveApp(link, ...)` is what `gaitchain live` and `gaitchain demo` run; tests and the benchmark
+use it too. `PacedClock` is the clock the demo runs on: seconds since it was made, times `rate`
+(1 = real time), so the simulated walker and the host share one time base. `StepClock` moves by a
+fixed step before every pipeline step (`tick`), for runs as fast as the CPU allows.
+"""
+
+import os
+import sys
+import time
+import webbrowser
+from collections.abc import Callable
+from pathlib import Path
+
+from .hub import LiveHub
+from .link import PodLink
+from .metrics import StrideMetricsProvider
+from .pipeline import LivePipeline, LiveRunner
+from .server import LiveServer, ServerConfig
+from .verdict import VerdictSource
+
+
+class PacedClock:
+    """`start_s` + `rate` x (seconds since creation), on the monotonic clock."""
+
+    def __init__(self, rate: float = 1.0, start_s: float = 0.0) -> None:
+        if not rate > 0:
+            raise ValueError(f"clock rate must be positive, got {rate}")
+        self.rate = rate
+        self.start_s = start_s
+        self._origin = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.start_s + self.rate * (time.monotonic() - self._origin)
+
+
+class StepClock:
+    """Simulated time that moves only when `advance()` is called, by `step_s`: for running the
+    pipeline as fast as the CPU allows (each pipeline step covers the same simulated time)."""
+
+    def __init__(self, step_s: float = 0.01, start_s: float = 0.0) -> None:
+        self.step_s = step_s
+        self.t_s = start_s
+
+    def advance(self) -> None:
+        self.t_s += self.step_s
+
+    def __call__(self) -> float:
+        return self.t_s
+
+
+class LiveApp:
+    """The pipeline on its thread plus the server (see the module docstring)."""
+
+    def __init__(
+        self,
+        link: PodLink,
+        server_config: ServerConfig,
+        *,
+        now_s: Callable[[], float],
+        metrics: StrideMetricsProvider | None = None,
+        verdicts: VerdictSource | None = None,
+        record_dir: Path | str = "recordings",
+        interval_s: float = 0.01,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        self.hub = LiveHub()
+        self.pipeline = LivePipeline(
+            link, self.hub, now_s=now_s, metrics=metrics, verdicts=verdicts, record_dir=record_dir
+        )
+        self.runner = LiveRunner(self.pipeline, interval_s=interval_s, tick=tick)
+        self.server = LiveServer(
+            self.hub,
+            server_config,
+            now_s=now_s,
+            on_record=lambda on: self.pipeline.request("record", on),
+            error=self.error,
+        )
+
+    def error(self) -> str | None:
+        error = self.runner.error
+        return None if error is None else f"{type(error).__name__}: {error}"
+
+    def start_background(self) -> None:
+        """Start the pipeline and the server on background threads (tests, benchmarks)."""
+        self.runner.start()
+        self.server.start_in_thread()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.runner.stop()
+
+
+def browser_available() -> bool:
+    """True when a graphical browser can be opened from here."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True

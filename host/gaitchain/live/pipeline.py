@@ -1,0 +1,315 @@
+"""The live pipeline: link -> stream (journal when recording) -> fusion -> angles and strides ->
+metrics -> hub. One `step()` does one pass at the injected clock's time; `LiveRunner` calls it
+on a background thread at `interval_s` (a test calls `step()` itself, as fast as it likes).
+
+On every link up the pipeline asks the pod for its info (so a reboot is seen first) and starts
+streaming. Everything the stream layer asks for (pings, resend requests) is written back through
+the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
+anything else reads it; `gaitchain.stream.journal_to_recording` converts it), `record(False)`
+closes it.
+"""
+
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gaitchain.protocol import Command, CommandCode, encode
+
+from ..stream import JournalWriter, SampleChunk, StreamAssembler
+from .angles import SegmentAngles, TraceHistory
+from .hub import LiveHub
+from .link import LinkChange, Packet, PodLink
+from .metrics import (
+    Asymmetry,
+    FatigueTrend,
+    StrideMetricsProvider,
+    TimingMetrics,
+    TraceMetrics,
+    combine,
+)
+from .pod_fusion import FUSED_SEGMENTS, PodFusion
+from .strides import LiveStrides
+from .verdict import VerdictSource, verdict_panel
+
+
+@dataclass
+class _Pod:
+    pod_id: int
+    connected: bool = False
+    segment: str = "unassigned"
+    side: str = "center"
+    fusion: PodFusion | None = None
+    strides: LiveStrides | None = None
+    rate_window: deque[tuple[float, int]] = field(default_factory=deque[tuple[float, int]])
+    samples: int = 0
+    newest_sample_s: float = math.nan
+    command_seq: int = 0
+
+
+class LivePipeline:
+    """See the module docstring. `metrics` is the stride metrics provider (default: timing plus
+    trace metrics), `verdicts` the optional chain-driver verdict source."""
+
+    def __init__(
+        self,
+        link: PodLink,
+        hub: LiveHub,
+        *,
+        now_s: Callable[[], float] = time.monotonic,
+        metrics: StrideMetricsProvider | None = None,
+        verdicts: VerdictSource | None = None,
+        record_dir: Path | str = "recordings",
+        snapshot_every_s: float = 0.5,
+    ) -> None:
+        self.link = link
+        self.hub = hub
+        self.now_s = now_s
+        self.history = TraceHistory()
+        self.metrics = metrics or combine(TimingMetrics(), TraceMetrics(self.history))
+        self.verdicts = verdicts
+        self.record_dir = Path(record_dir)
+        self.snapshot_every_s = snapshot_every_s
+        self._step_s = math.nan
+        # The stream layer reads the time of the step being run, so everything one step sends and
+        # receives is stamped alike (a ping's send time is never after its echo's arrival).
+        self.assembler = StreamAssembler(now_s=lambda: self._step_s)
+        self.angles = SegmentAngles()
+        self.asymmetry = Asymmetry()
+        self.fatigue = FatigueTrend()
+        self.pods: dict[int, _Pod] = {}
+        self.journal: JournalWriter | None = None
+        self.journal_path: Path | None = None
+        self.record_error: str | None = None
+        self.started_s = math.nan
+        self.strides_total = 0
+        self._next_snapshot_s = -math.inf
+        self._commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+
+    # -- control (any thread) ------------------------------------------------------------------
+    def request(self, command: str, value: Any = None) -> None:
+        """Queue a command for the pipeline thread: ("record", True/False)."""
+        self._commands.put((command, value))
+
+    # -- the pipeline thread ---------------------------------------------------------------------
+    def start(self) -> None:
+        self.started_s = self._step_s = self.now_s()
+        self.link.start(self.started_s)
+
+    def step(self) -> None:
+        now = self._step_s = self.now_s()
+        while not self._commands.empty():
+            command, value = self._commands.get()
+            if command == "record":
+                self._record(bool(value), now)
+        for event in self.link.poll(now):
+            if isinstance(event, Packet):
+                self.assembler.receive(event.data, event.host_receive_s, link_pod_id=event.pod_id)
+            else:
+                self._link_change(event)
+        for pod_id, data in self.assembler.poll():
+            self.link.send(pod_id, data)
+        for chunk in self.assembler.take_samples():
+            self._chunk(chunk, now)
+        if now >= self._next_snapshot_s:
+            self._next_snapshot_s = now + self.snapshot_every_s
+            self._snapshots(now)
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self._record(False, self.now_s())
+        self.link.close()
+
+    # -- internals ------------------------------------------------------------------------------
+    def _pod(self, pod_id: int) -> _Pod:
+        if pod_id not in self.pods:
+            self.pods[pod_id] = _Pod(pod_id)
+        return self.pods[pod_id]
+
+    def _command(self, pod: _Pod, code: CommandCode) -> None:
+        pod.command_seq += 1
+        data = encode(Command(pod.pod_id, pod.command_seq, code))
+        if self.journal is not None:
+            self.journal.sent(pod.pod_id, self._step_s, data)
+        self.link.send(pod.pod_id, data)
+
+    def _link_change(self, event: LinkChange) -> None:
+        pod = self._pod(event.pod_id)
+        pod.connected = event.up
+        if event.up:
+            self.assembler.link_up(event.pod_id, event.host_s)
+            self._command(pod, CommandCode.GET_INFO)
+            self._command(pod, CommandCode.START)
+        else:
+            self.assembler.link_down(event.pod_id, event.host_s)
+
+    def _chunk(self, chunk: SampleChunk, now: float) -> None:
+        pod = self._pod(chunk.pod_id)
+        pod.samples += chunk.count
+        pod.newest_sample_s = float(chunk.t_host_s[-1])
+        pod.rate_window.append((float(chunk.t_host_s[-1]), pod.samples))
+        while pod.rate_window and pod.rate_window[0][0] < pod.newest_sample_s - 5.0:
+            pod.rate_window.popleft()
+        if pod.fusion is None:
+            info = self.assembler.stream(chunk.pod_id).epoch.info
+            if info is None:
+                return
+            pod.segment, pod.side = info.segment.name.lower(), info.side.name.lower()
+            if pod.segment not in FUSED_SEGMENTS:
+                return
+            pod.fusion = PodFusion(pod.segment)
+            if pod.segment == "foot":
+                pod.strides = LiveStrides(pod.side)
+        fused = pod.fusion.add(chunk)
+        if fused is None or fused.segment_to_earth is None:
+            return
+        for trace in self.angles.update(pod.segment, pod.side, fused.t_s, fused.segment_to_earth):
+            self.history.add(trace)
+            self.hub.publish_trace(trace.channel, trace.t_s, trace.value_deg)
+        if pod.strides is not None and pod.fusion.rate_hz is not None:
+            strides = pod.strides.add(
+                fused.t_s, fused.acc_mps2, fused.gyr_radps, pod.fusion.rate_hz
+            )
+            if strides:
+                rows = self.metrics(strides)
+                published: list[dict[str, Any]] = []
+                for stride, row in zip(strides, rows, strict=True):
+                    self.asymmetry.add(stride.side, row)
+                    self.fatigue.add(stride.side, stride.start_s - self.started_s, row)
+                    published.append(
+                        {"side": stride.side, "index": stride.index, "t_s": stride.end_s}
+                        | {k: _finite(v) for k, v in row.items()}
+                    )
+                self.strides_total += len(strides)
+                self.hub.publish_strides(published)
+
+    def _record(self, on: bool, now: float) -> None:
+        if on and self.journal is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            try:
+                self.record_dir.mkdir(parents=True, exist_ok=True)
+                path = self.record_dir / f"live-{stamp}.journal"
+                self.journal = JournalWriter(path, now_s=self.now_s)
+            except OSError as error:
+                self.record_error = f"cannot record: {error}"
+                return
+            self.journal_path, self.record_error = path, None
+            self.assembler.journal = self.journal
+            for pod in self.pods.values():
+                self.journal.link(pod.pod_id, now, pod.connected)
+        elif not on and self.journal is not None:
+            self.assembler.journal = None
+            self.journal.close()
+            self.journal = None
+
+    def pod_rows(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for pod_id, pod in sorted(self.pods.items()):
+            stream = self.assembler.stream(pod_id)
+            c, clock, status = stream.counters, stream.clock, stream.status
+            rate = math.nan
+            if len(pod.rate_window) >= 2:
+                (t0, n0), (t1, n1) = pod.rate_window[0], pod.rate_window[-1]
+                rate = (n1 - n0) / (t1 - t0) if t1 > t0 else math.nan
+            rows.append(
+                {
+                    "pod": f"{pod_id:04x}",
+                    "segment": pod.segment,
+                    "side": pod.side,
+                    "connected": pod.connected,
+                    "battery_pct": status.battery_pct if status is not None else None,
+                    "rate_hz": _finite(rate),
+                    "samples": pod.samples,
+                    "gaps": c.gaps,
+                    "resend_requests": c.resend_requests,
+                    "recovered_batches": c.recovered_batches,
+                    "lost_samples": c.lost_samples,
+                    "drift_ppm": _finite(clock.drift_ppm_),
+                    "clock_uncertainty_us": _finite(clock.uncertainty_us_),
+                    "alignment": pod.fusion.alignment_note if pod.fusion else "waiting for info",
+                }
+            )
+        return rows
+
+    def _snapshots(self, now: float) -> None:
+        self.hub.publish_snapshot(
+            "pods",
+            {
+                "rows": self.pod_rows(),
+                "session_s": now - self.started_s,
+                "recording": self.journal is not None,
+                "journal": str(self.journal_path) if self.journal_path else None,
+                "record_error": self.record_error,
+            },
+        )
+        left, right = self.asymmetry.means("left"), self.asymmetry.means("right")
+        self.hub.publish_snapshot(
+            "summary",
+            {
+                "strides": self.strides_total,
+                "asymmetry_pct": {k: _finite(v) for k, v in self.asymmetry.percent().items()},
+                "left": {k: _finite(v) for k, v in left.items()},
+                "right": {k: _finite(v) for k, v in right.items()},
+                "fatigue": self.fatigue.series(),
+                "verdict": verdict_panel(self.verdicts),
+            },
+        )
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: those become null."""
+    return float(value) if np.isfinite(value) else None
+
+
+class LiveRunner:
+    """Runs `pipeline.step()` every `interval_s` on a daemon thread until `stop()`; `tick` (if
+    given) runs before each step (a `StepClock`'s `advance`)."""
+
+    def __init__(
+        self,
+        pipeline: LivePipeline,
+        *,
+        interval_s: float = 0.01,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.interval_s = interval_s
+        self.tick = tick
+        self.error: BaseException | None = None
+        self.step_timing: deque[tuple[float, float]] = deque(maxlen=10000)
+        """(how late each step started, how long it took), seconds, newest last."""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gaitchain-live", daemon=True)
+
+    def start(self) -> None:
+        self.pipeline.start()
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            due = time.monotonic()
+            while not self._stop.is_set():
+                began = time.monotonic()
+                if self.tick is not None:
+                    self.tick()
+                self.pipeline.step()
+                ended = time.monotonic()
+                self.step_timing.append((began - due, ended - began))
+                due = max(due + self.interval_s, ended)
+                self._stop.wait(max(0.0, due - ended))
+        except BaseException as error:  # reported by the server and on stop
+            self.error = error
+            raise
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+        self.pipeline.close()

@@ -1,0 +1,135 @@
+"""The dashboard in headless Chromium against virtual pods in real time: the page loads, the
+traces move, the stride table fills, the verdict panel is there, recording starts and stops, and
+a sample reaches the page within 100 ms (p95) of being acquired. Keeps a screenshot in
+test-artifacts/."""
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from gaitchain.live.app import LiveApp, PacedClock
+from gaitchain.live.server import ServerConfig
+from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
+from live_browser import CHROMIUM_ARGS, chromium_missing, chromium_path
+from playwright.sync_api import sync_playwright
+
+REPO = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPO / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))
+
+NEWEST_T = """name => {
+  for (const d of Bokeh.documents) {
+    const m = d.get_model_by_name("src:" + name);
+    if (m) return m.data.t.length ? m.data.t[m.data.t.length - 1] : null;
+  }
+  return null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    link = VirtualPodLink(VirtualWalkConfig(driver="left-hip-ir-deficit", minutes=3.0))
+    app = LiveApp(
+        link,
+        ServerConfig(port=0),
+        now_s=PacedClock(),
+        record_dir=tmp_path_factory.mktemp("recordings"),
+    )
+    app.start_background()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def page(app: LiveApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1300},
+        )
+        page = context.new_page()
+        page.goto(app.server.url)
+        yield page
+        context.close()
+
+
+def test_page_loads_with_figures_and_verdict_panel(page: Any) -> None:
+    page.wait_for_function("window.gcStats && window.gcStats.ready", timeout=30_000)
+    assert page.locator(".bk-Figure, .bk-root, div[id^=fig-] > *").count() >= 5
+    page.wait_for_function("window.gcStats.frames > 5", timeout=10_000)
+    verdict = page.locator("#verdict")
+    verdict.wait_for(state="visible")
+    page.wait_for_function(
+        "document.getElementById('verdict').dataset.state === 'unavailable'", timeout=10_000
+    )
+    assert "classifier not available yet" in verdict.inner_text()
+    assert page.locator("#pods tbody tr").count() == 5
+
+
+def test_traces_move_and_strides_fill(page: Any, app: LiveApp) -> None:
+    page.wait_for_function("window.gcStats.strideRows >= 4", timeout=90_000)
+    first = page.evaluate(NEWEST_T, "pelvis_obliquity_deg")
+    page.wait_for_timeout(1000)
+    second = page.evaluate(NEWEST_T, "pelvis_obliquity_deg")
+    assert first is not None and second is not None and second > first + 0.5
+    for channel in ("left_shank_rotation_deg", "right_foot_eversion_deg"):
+        assert page.evaluate(NEWEST_T, channel) is not None
+    rows = page.locator("#strides tbody tr")
+    assert 4 <= rows.count() <= 25, "the table keeps the newest 25 strides"
+    assert {"left", "right"} <= {rows.nth(i).inner_text().split()[0] for i in range(rows.count())}
+    assert page.evaluate("window.gcStats.errors") == []
+    assert app.runner.error is None
+
+
+def test_latency_from_acquisition_to_page(page: Any) -> None:
+    page.wait_for_function("window.gcStats.points > 1000", timeout=90_000)
+    page.evaluate("window.gcStats.latencies = []")
+    frames_before = page.evaluate("window.gcStats.frames")
+    page.wait_for_timeout(8000)
+    frames = page.evaluate("window.gcStats.frames") - frames_before
+    assert frames >= 80, f"the server pushes at 10 Hz or more ({frames / 8:.1f} frames/s)"
+    latencies = np.asarray(page.evaluate("window.gcStats.latencies"), dtype=np.float64)
+    assert latencies.size > 3000, "six channels at 120 Hz for 8 s"
+    p95_ms = float(np.percentile(latencies, 95) * 1000)
+    print(f"acquisition to page: median {np.median(latencies) * 1000:.1f} ms, p95 {p95_ms:.1f} ms")
+    assert latencies.min() > -0.005, "a sample cannot arrive before it was taken"
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if p95_ms > 100.0 and load > cores:
+        pytest.skip(
+            f"p95 {p95_ms:.0f} ms while other work kept the machine's load average at {load:.1f} "
+            f"on {cores} cores: not a real-time measurement (run on an idle machine or CI)"
+        )
+    assert p95_ms <= 100.0
+
+
+def test_record_start_and_stop(page: Any, app: LiveApp) -> None:
+    page.click("#record")
+    page.wait_for_function(
+        "document.getElementById('record-state').textContent.startsWith('recording to')",
+        timeout=10_000,
+    )
+    page.wait_for_timeout(1500)
+    page.click("#record")
+    page.wait_for_function(
+        "document.getElementById('record-state').textContent.startsWith('last recording')",
+        timeout=10_000,
+    )
+    path = app.pipeline.journal_path
+    assert path is not None and path.stat().st_size > 10_000
+
+
+def test_screenshot_kept(page: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "live-dashboard.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    time.sleep(0)

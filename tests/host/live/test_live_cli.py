@@ -1,0 +1,56 @@
+"""`gaitchain demo` and `gaitchain live` from the command line."""
+
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from gaitchain.cli import main
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_serving_beyond_loopback_needs_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--host", "0.0.0.0", "--no-browser"])
+    assert exit_info.value.code == 2
+    assert "--allow-network" in capsys.readouterr().err
+
+
+def test_live_needs_a_link(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["live"])
+    assert exit_info.value.code == 2
+    assert "--link" in capsys.readouterr().err
+
+
+def test_demo_prints_its_url_and_serves(tmp_path: Path) -> None:
+    gaitchain = str(Path(sys.executable).parent / "gaitchain")
+    command = [gaitchain, "demo", "--no-browser", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--minutes", "1", "--record-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        url = None
+        for line in process.stdout:
+            found = re.search(r"dashboard at (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url is not None
+        with urllib.request.urlopen(url + "healthz", timeout=20) as response:
+            assert json.loads(response.read()) == {"clients": 0, "error": None}
+        with urllib.request.urlopen(url, timeout=20) as response:
+            assert "gaitchain demo" in response.read().decode()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stdout is not None:
+            process.stdout.close()

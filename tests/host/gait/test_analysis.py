@@ -49,13 +49,9 @@ def test_every_straight_stride_is_found_with_events_within_10_ms(driver: str, se
 
 def test_chain_metrics_meet_the_accuracy_bars() -> None:
     _, errors = _scored("healthy", 21)
-    # hip rotation (the pelvis-to-shank proxy): the issue's bar is 3 deg. The shanks' relative
-    # heading is still biased by about 2.5 deg (issue 6): the range reaches 2.8-3.1 deg and the
-    # stance peak, an absolute angle, 3.7-4.8 deg. The test guards those figures against
-    # regression; benchmarks/RESULTS.md reports them against the 3 deg bar, not met.
     bars = {
-        "hip_rotation_range_deg": 3.5,
-        "hip_internal_rotation_peak_stance_deg": 5.0,
+        "hip_rotation_range_deg": 3.0,
+        "hip_internal_rotation_peak_stance_deg": 3.0,
         "tibial_rotation_loading_deg": 2.0,
         "tibial_progression_loading_deg": 2.0,
         "pronation_excursion_deg": 2.0,
@@ -70,11 +66,14 @@ def test_chain_metrics_meet_the_accuracy_bars() -> None:
 
 def test_with_a_hip_rotation_deficit_the_faulty_side_is_measured_less_well() -> None:
     # The shank on the faulty side turns more about its own axis; its alignment (principal
-    # gyroscope axis) and so its heading are off by about 3.7 and 5.5 deg (issue 6), and
-    # pronation excursion there is underestimated by about 3.4 deg. Guarded, reported, not met.
+    # gyroscope axis) and so its heading are off by several degrees (issue 6): pronation
+    # excursion and the hip-rotation stance peak there miss the bars (2.2 and 4.7 deg in the
+    # benchmark). Guarded here, reported in benchmarks/RESULTS.md, not met.
     _, errors = _scored("left-hip-ir-deficit", 22)
     for metric, bar in (
         ("pronation_excursion_deg", 3.0),
+        ("hip_internal_rotation_peak_stance_deg", 6.0),
+        ("hip_rotation_range_deg", 3.0),
         ("tibial_rotation_loading_deg", 2.0),
         ("pelvic_drop_deg", 1.0),
         ("peak_pronation_stance_pct", 3.0),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from .boards import BOARDS_FILE, BoardSpec, load_boards
+from .boards import BOARDS_FILE, BoardSpec, default_board, load_boards
 from .build import (
     FIRMWARE_DIR,
     STEP_LOG_RESERVE_BYTES,
@@ -150,7 +150,7 @@ def flash_pod(
     segment: str,
     side: str,
     *,
-    board: str,
+    board: str | None = None,
     pod_id: int | None = None,
     image: Path | None = None,
     reflash: bool = False,
@@ -161,13 +161,16 @@ def flash_pod(
     sleep: Callable[[float], None] = time.sleep,
     repl_timeout_s: float = 3.0,
 ) -> FlashReport:
-    """Provision the pod on `port` as `segment`/`side` on `board`. See the module docstring."""
+    """Provision the pod on `port` as `segment`/`side`. See the module docstring.
+
+    `board` (a key of `boards_file`) defaults to the board the pod's MicroPython names, else the
+    file's default; a pod whose MicroPython names another board than `board` is refused.
+    """
     boards = load_boards(boards_file)
-    if board not in boards:
+    if board is not None and board not in boards:
         raise ValueError(
             f"board {board!r} is not in {boards_file.name}; known: {', '.join(boards)}"
         )
-    spec = boards[board]
     files = build_firmware(firmware_dir)
     report = FlashReport(port=port)
 
@@ -199,8 +202,24 @@ def flash_pod(
             )
     assert device is not None
     with device:
+        machine, _release = uname(device)
+        spec = boards[_choose_board(machine, board, boards, default_board(boards_file))]
         _install(device, spec, boards, files, segment, side, pod_id, report)
     return report
+
+
+def _choose_board(
+    machine: str, requested: str | None, boards: dict[str, BoardSpec], default: str
+) -> str:
+    named = [key for key, spec in boards.items() if any(n in machine for n in spec.machine_names)]
+    if requested is None:
+        return named[0] if named else default
+    if named and requested not in named:
+        raise ProvisionError(
+            f"the pod reports {machine!r}, which is board {named[0]}, not {requested}; run "
+            f"again with --board {named[0]} (or without --board)"
+        )
+    return requested
 
 
 def _install(

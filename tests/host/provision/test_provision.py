@@ -49,7 +49,7 @@ def _image(tmp_path: Path, chip_id: int = 9) -> Path:
     return image
 
 
-def _flash(board: FakeBoard, **options: object) -> FlashReport:
+def _flash(fake: FakeBoard, **options: object) -> FlashReport:
     settings: dict[str, object] = {
         "board": "xiao-esp32s3",
         "runner": Esptool(),
@@ -59,7 +59,7 @@ def _flash(board: FakeBoard, **options: object) -> FlashReport:
     settings.update(options)
     segment = str(settings.pop("segment", "shank"))
     side = str(settings.pop("side", "left"))
-    return flash_pod(board.port, segment, side, **settings)  # type: ignore[arg-type]
+    return flash_pod(fake.port, segment, side, **settings)  # type: ignore[arg-type]
 
 
 def _config(board: FakeBoard) -> dict[str, object]:
@@ -288,3 +288,18 @@ def test_when_micropython_is_written(
     else:
         with pytest.raises(ProvisionError, match=re.escape(expected)):
             needs_micropython("/dev/ttyACM0", found, path, reflash)
+
+
+def test_the_board_comes_from_micropython_and_a_mismatch_is_refused() -> None:
+    with FakeBoard() as board:  # MicroPython's XIAO build names the board
+        with pytest.raises(ProvisionError, match="which is board xiao-esp32s3, not esp32-s3"):
+            _flash(board, board="esp32-s3-devkitc-1")
+        assert board.fs.files == {}
+        _flash(board, board=None)
+        assert _config(board)["board"] == "xiao-esp32s3"
+    with FakeBoard(machine="Generic ESP32S3 module with ESP32S3") as board:  # the generic build
+        _flash(board, board="esp32-s3-devkitc-1")
+        pin_file = json.loads(bytes(board.fs.files["/board.json"]))
+        assert pin_file == BOARDS["esp32-s3-devkitc-1"].board_file()
+        _flash(board, board=None)
+        assert _config(board)["board"] == "xiao-esp32s3"  # the default of boards.json

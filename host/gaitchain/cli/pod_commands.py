@@ -123,6 +123,11 @@ def _print_info(info: PodInfo) -> None:
     print(f"machine: {info.machine}, MicroPython {info.release}, mpy ABI {info.mpy}")
     print(f"unique id: {info.unique_id}, heap {info.heap_bytes // 1024} KiB")
     print(f"filesystem: {fs.free_bytes / 1048576:.2f} of {fs.total_bytes / 1048576:.2f} MiB free")
+    print(
+        f"step-log partition: {info.steplog_bytes / 1048576:.2f} MiB"
+        if info.steplog_bytes
+        else "step-log partition: none (flash with --micropython FILE.bin --reflash)"
+    )
     print("config: " + json.dumps(info.config))
     for problem in info.config_problems:
         print(f"  problem: {problem}")

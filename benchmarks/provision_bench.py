@@ -5,8 +5,8 @@
 Compiles the firmware as provisioning does (mpy-cross -march=xtensawin) and compares it in the same
 run with the peer, copying the `.py` sources as they are (what `mpremote cp` of the tree would do):
 bytes, LittleFS blocks (4 KiB, at least one per file, a metadata pair per directory), and for each
-board of hardware/boards.json the free space after the firmware, the pin map and the config,
-against the 2 MiB step-log reserve.
+board of hardware/boards.json the flash layout (app, 2 MiB step-log partition, filesystem) and the
+free space after the firmware, the pin map and the config.
 """
 
 import json
@@ -14,11 +14,11 @@ import json
 from gaitchain.provision import build_firmware, load_boards
 from gaitchain.provision.build import (
     FIRMWARE_DIR,
-    STEP_LOG_RESERVE_BYTES,
     FirmwareFile,
     footprint_bytes,
     free_after_install,
 )
+from gaitchain.provision.partitions import STEPLOG_BYTES, app_partition_bytes
 from gaitchain.provision.podconfig import defaults, text
 
 MIB = 1024 * 1024
@@ -47,12 +47,12 @@ def main() -> None:
         ]
         installed = footprint_bytes(compiled + extra)
         free = free_after_install(compiled + extra, spec.filesystem_bytes)
-        left = free - STEP_LOG_RESERVE_BYTES
-        verdict = "fits" if left >= 0 else "DOES NOT FIT"
+        verdict = "fits" if free >= 0 else "DOES NOT FIT"
         print(
-            f"{key}: filesystem {spec.filesystem_bytes / MIB:.2f} MiB, firmware+pins+config "
-            f"{installed / 1024:.0f} KiB, free {free / MIB:.2f} MiB, after the "
-            f"{STEP_LOG_RESERVE_BYTES / MIB:.0f} MiB step log {left / MIB:.2f} MiB: {verdict}"
+            f"{key}: flash {spec.flash_bytes / MIB:.0f} MiB: app {app_partition_bytes() / MIB:.0f}"
+            f" MiB, step log {STEPLOG_BYTES / MIB:.0f} MiB, filesystem "
+            f"{spec.filesystem_bytes / MIB:.2f} MiB; firmware+pins+config {installed / 1024:.0f} "
+            f"KiB, free after it {free / MIB:.2f} MiB: {verdict}"
         )
 
 

@@ -56,9 +56,13 @@ def _awake_fraction(table: dict[str, Any]) -> float:
     return wake["awake_ms_per_read"] / 1000.0 / wake["fifo_read_period_s"]
 
 
-def radio_duty(table: dict[str, Any], kind: str, rate_hz: float) -> float:
-    """Fraction of time the radio is on: streaming at `rate_hz`, or advertising."""
-    ble = cast(dict[str, float], table["ble"])
+def radio_duty(
+    table: dict[str, Any], kind: str, rate_hz: float, overrides: dict[str, float] | None = None
+) -> float:
+    """Fraction of time the radio is on: streaming at `rate_hz`, or advertising. `overrides`
+    replaces BLE parameters of the table for one mode (e.g. its advertising interval)."""
+    ble = dict(cast(dict[str, float], table["ble"]))
+    ble.update(overrides or {})
     if kind == "ble_stream":
         events_per_s = 1000.0 / ble["connection_interval_ms"]
         batches_per_s = rate_hz / ble["samples_per_batch"]
@@ -68,11 +72,12 @@ def radio_duty(table: dict[str, Any], kind: str, rate_hz: float) -> float:
     return on_ms / 1000.0
 
 
-def _duty(table: dict[str, Any], value: object, rate_hz: float) -> float:
+def _duty(table: dict[str, Any], value: object, mode: dict[str, Any]) -> float:
     if isinstance(value, int | float):
         return float(value)
     if value in ("ble_stream", "ble_advertising"):
-        return radio_duty(table, str(value), rate_hz)
+        rate = float(mode.get("rate_hz", 0.0))
+        return radio_duty(table, str(value), rate, cast(dict[str, float], mode.get("ble", {})))
     if value == "wake":
         return _awake_fraction(table)
     if value == "asleep":
@@ -87,12 +92,11 @@ def budgets(table: dict[str, Any], capacity_mah: float | None = None) -> list[Mo
     components = cast(dict[str, dict[str, Any]], table["components"])
     result: list[ModeBudget] = []
     for name, mode in cast(dict[str, dict[str, Any]], table["modes"]).items():
-        rate = float(mode.get("rate_hz", 0.0))
         terms = [
             Term(
                 key,
                 float(components[key]["current_ma"]),
-                _duty(table, duty, rate),
+                _duty(table, duty, mode),
                 str(components[key]["source"]),
             )
             for key, duty in cast(dict[str, object], mode["terms"]).items()

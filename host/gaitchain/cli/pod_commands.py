@@ -8,7 +8,7 @@ from typing import Final
 
 from ..calibration_records import parse_pod_id
 from ..power_budget import budgets, load_table, markdown
-from ..provision.boards import BOARDS_FILE, default_board, load_boards
+from ..provision.boards import BOARDS_FILE, load_boards
 from ..provision.build import FIRMWARE_DIR
 from ..provision.device import open_device
 from ..provision.podconfig import KEY_NAMES, SEGMENTS, SIDES, PodConfig, parse_value
@@ -37,7 +37,10 @@ def register(commands: Commands) -> None:
     flash.add_argument("--segment", required=True, choices=SEGMENTS[1:])
     flash.add_argument("--side", required=True, choices=SIDES)
     flash.add_argument(
-        "--board", default=None, help="a board of hardware/boards.json (default: its default)"
+        "--board",
+        default=None,
+        help="a board of hardware/boards.json (default: the one the pod's MicroPython names, "
+        "else the file's default)",
     )
     flash.add_argument(
         "--pod-id", default=None, help="0-65535 or 0x0102 (default: keep, or from the chip's MAC)"
@@ -86,7 +89,7 @@ def _flash(args: argparse.Namespace) -> int:
             f"--side {side} does not fit --segment {segment}: the pelvis pod is --side center, "
             "every other pod left or right"
         )
-    board = str(args.board) if args.board else default_board()
+    board = str(args.board) if args.board else None
     pod_id = None if args.pod_id is None else parse_pod_id(str(args.pod_id))
     report = flash_pod(
         str(args.port),
@@ -120,6 +123,11 @@ def _print_info(info: PodInfo) -> None:
     print(f"machine: {info.machine}, MicroPython {info.release}, mpy ABI {info.mpy}")
     print(f"unique id: {info.unique_id}, heap {info.heap_bytes // 1024} KiB")
     print(f"filesystem: {fs.free_bytes / 1048576:.2f} of {fs.total_bytes / 1048576:.2f} MiB free")
+    print(
+        f"step-log partition: {info.steplog_bytes / 1048576:.2f} MiB"
+        if info.steplog_bytes
+        else "step-log partition: none (flash with --micropython FILE.bin --reflash)"
+    )
     print("config: " + json.dumps(info.config))
     for problem in info.config_problems:
         print(f"  problem: {problem}")

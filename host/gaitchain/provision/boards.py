@@ -26,6 +26,8 @@ class BoardSpec:
     filesystem_bytes: int
     pins: dict[str, int]
     led_active_low: bool
+    machine_names: tuple[str, ...]
+    """Text in MicroPython's `os.uname().machine` that only this board's own build reports."""
 
     def board_file(self) -> dict[str, Any]:
         """What `gaitchain pod flash` installs as `/board.json` (read by `pod.board.load`)."""
@@ -79,6 +81,7 @@ def load_boards(path: Path = BOARDS_FILE) -> dict[str, BoardSpec]:
             filesystem_bytes=_int(typed, "filesystem_bytes", where),
             pins={role: _int(pins_raw, role, where) for role in ROLES},
             led_active_low=_bool(typed, "led_active_low", where),
+            machine_names=tuple(str(n) for n in cast(list[Any], typed.get("machine_names", []))),
         )
     return boards
 

@@ -17,8 +17,6 @@ FIRMWARE_DIR: Final = REPO / "firmware"
 MPY_ARCH: Final = "xtensawin"
 BLOCK_BYTES: Final = 4096
 """LittleFS block size on MicroPython's ESP32 port (the flash erase sector)."""
-STEP_LOG_RESERVE_BYTES: Final = 2 * 1024 * 1024
-"""Flash kept free for the step log (logging mode) after the firmware is installed."""
 
 
 @dataclass(frozen=True)

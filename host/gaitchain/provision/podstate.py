@@ -9,6 +9,7 @@ from typing import Any, Final, cast
 from .boards import BoardSpec
 from .build import FirmwareFile, mpy_abi
 from .device import Device
+from .partitions import STEPLOG_LABEL
 from .podconfig import PodConfig, from_device
 
 CONFIG_PATH: Final = "/config.json"
@@ -39,6 +40,7 @@ class PodInfo:
     heap_bytes: int
     unique_id: str
     filesystem: Filesystem
+    steplog_bytes: int
     config: PodConfig
     config_problems: list[str]
     board_file: dict[str, Any] | None
@@ -65,6 +67,17 @@ def heap_bytes(device: Device) -> int:
 def unique_id(device: Device) -> str:
     """The chip's unique id (its MAC) in hex."""
     return str(device.value("machine.unique_id().hex()", "import machine"))
+
+
+def steplog_bytes(device: Device) -> int:
+    """Size of the pod's step-log partition, 0 when it has none."""
+    return int(
+        device.value(
+            "p[0].info()[3] if p else 0",
+            "import esp32\n"
+            f"p=esp32.Partition.find(esp32.Partition.TYPE_DATA, label={STEPLOG_LABEL!r})",
+        )
+    )
 
 
 def is_esp32_s3(machine: str) -> bool:
@@ -126,6 +139,7 @@ def read_info(device: Device, boards: dict[str, BoardSpec]) -> PodInfo:
         heap_bytes=heap,
         unique_id=unique,
         filesystem=filesystem(device),
+        steplog_bytes=steplog_bytes(device),
         config=config,
         config_problems=problems,
         board_file=cast(dict[str, Any], board_file) if isinstance(board_file, dict) else None,

@@ -5,10 +5,11 @@ Order of `flash_pod`: open the port (a clear error if there is none); enter the 
 MicroPython answers, or it cannot load this firmware's `.mpy` files, install MicroPython with
 esptool (only with an image given, and only with `reflash=True` when a working MicroPython would be
 erased); check the chip is an ESP32-S3; compile the firmware; check the free space covers the
-firmware plus the step-log reserve; then copy the firmware, `/board.json` and `/config.json`
+firmware with room to spare; then copy the firmware, `/board.json` and `/config.json`
 (written last, through a temporary file and a rename), and read each file's size back.
 Nothing on the pod is written before every check has passed, and only firmware files, the board
-file and the config are ever replaced (the step log and other files are left alone).
+file and the config are ever replaced (other files, and the step log on its own partition, are
+left alone).
 """
 
 import json
@@ -18,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from .boards import BOARDS_FILE, BoardSpec, load_boards
+from .boards import BOARDS_FILE, BoardSpec, default_board, load_boards
 from .build import (
     FIRMWARE_DIR,
-    STEP_LOG_RESERVE_BYTES,
     FirmwareFile,
     blocks,
     build_firmware,
@@ -29,6 +29,7 @@ from .build import (
 )
 from .device import Device, NoMicroPythonError, ProvisionError, open_device
 from .flasher import DOWNLOAD_URL, Runner, flash_micropython, run_subprocess
+from .partitions import STEPLOG_BYTES, STEPLOG_LABEL
 from .podconfig import PodConfig, text
 from .podstate import (
     BOARD_PATH,
@@ -39,12 +40,13 @@ from .podstate import (
     incompatible_mpy,
     is_esp32_s3,
     read_config,
+    steplog_bytes,
     uname,
     unique_id,
 )
 
-STEP_LOG_PATH: Final = "/steps.log"
-"""Where the step log lives on the pod; its current size counts towards the reserve."""
+FS_SPARE_BYTES: Final = 64 * 1024
+"""Filesystem space left free after an install, for config saves and the next install."""
 REPL_ATTEMPTS_AFTER_FLASH: Final = 10
 
 Opener = Callable[[str, float], Device]
@@ -63,11 +65,8 @@ class FlashReport:
     warnings: list[str] = field(default_factory=list[str])
 
 
-def space_needed_blocks(
-    device: Device, files: list[FirmwareFile], block_bytes: int
-) -> tuple[int, int]:
-    """(blocks the install needs beyond what the replaced files free, blocks still owed to the
-    step-log reserve)."""
+def space_needed_blocks(device: Device, files: list[FirmwareFile], block_bytes: int) -> int:
+    """Blocks the install needs beyond what the files it replaces free."""
     need = 0
     for f in files:
         need += blocks(len(f.data), block_bytes)
@@ -77,12 +76,7 @@ def space_needed_blocks(
     for directory in directories([f.device_path for f in files]):
         if device.size(directory) is None:
             need += 2
-    log = device.size(STEP_LOG_PATH) or 0
-    owed = max(
-        0,
-        blocks(STEP_LOG_RESERVE_BYTES, block_bytes) - (blocks(log, block_bytes) if log > 0 else 0),
-    )
-    return need, owed
+    return need
 
 
 def _connect_after_flash(
@@ -110,7 +104,13 @@ def _pod_id(requested: int | None, existing: PodConfig, unique_id: str) -> int:
 def _running(device: Device, files: list[FirmwareFile]) -> tuple[str, str]:
     """(the pod's `os.uname().machine`, why it cannot load `files` or "")."""
     machine, _release = uname(device)
-    return machine, incompatible_mpy(device_mpy(device), files)
+    problem = incompatible_mpy(device_mpy(device), files)
+    if not problem and steplog_bytes(device) < STEPLOG_BYTES:
+        problem = (
+            f"it has no {STEPLOG_BYTES // 1048576} MiB '{STEPLOG_LABEL}' partition for the step "
+            "log (MicroPython's own partition table)"
+        )
+    return machine, problem
 
 
 def needs_micropython(
@@ -139,7 +139,8 @@ def needs_micropython(
     if image is None or not reflash:
         raise ProvisionError(
             f"the pod on {port} cannot run this firmware: {problem}. Installing a newer "
-            "MicroPython erases the pod's flash, step log included: copy the log off first, "
+            "MicroPython (with gaitchain's partition table) erases the pod's flash, step log "
+            "included: sync the log first, "
             "then run again with --micropython FILE.bin --reflash"
         )
     return True
@@ -150,7 +151,7 @@ def flash_pod(
     segment: str,
     side: str,
     *,
-    board: str,
+    board: str | None = None,
     pod_id: int | None = None,
     image: Path | None = None,
     reflash: bool = False,
@@ -161,13 +162,16 @@ def flash_pod(
     sleep: Callable[[float], None] = time.sleep,
     repl_timeout_s: float = 3.0,
 ) -> FlashReport:
-    """Provision the pod on `port` as `segment`/`side` on `board`. See the module docstring."""
+    """Provision the pod on `port` as `segment`/`side`. See the module docstring.
+
+    `board` (a key of `boards_file`) defaults to the board the pod's MicroPython names, else the
+    file's default; a pod whose MicroPython names another board than `board` is refused.
+    """
     boards = load_boards(boards_file)
-    if board not in boards:
+    if board is not None and board not in boards:
         raise ValueError(
             f"board {board!r} is not in {boards_file.name}; known: {', '.join(boards)}"
         )
-    spec = boards[board]
     files = build_firmware(firmware_dir)
     report = FlashReport(port=port)
 
@@ -199,8 +203,24 @@ def flash_pod(
             )
     assert device is not None
     with device:
+        machine, _release = uname(device)
+        spec = boards[_choose_board(machine, board, boards, default_board(boards_file))]
         _install(device, spec, boards, files, segment, side, pod_id, report)
     return report
+
+
+def _choose_board(
+    machine: str, requested: str | None, boards: dict[str, BoardSpec], default: str
+) -> str:
+    named = [key for key, spec in boards.items() if any(n in machine for n in spec.machine_names)]
+    if requested is None:
+        return named[0] if named else default
+    if named and requested not in named:
+        raise ProvisionError(
+            f"the pod reports {machine!r}, which is board {named[0]}, not {requested}; run "
+            f"again with --board {named[0]} (or without --board)"
+        )
+    return requested
 
 
 def _install(
@@ -228,13 +248,14 @@ def _install(
     ]
 
     fs = filesystem(device)
-    need, owed = space_needed_blocks(device, everything, fs.block_bytes)
-    if need + owed > fs.free_blocks:
+    need = space_needed_blocks(device, everything, fs.block_bytes)
+    spare = blocks(FS_SPARE_BYTES, fs.block_bytes)
+    if need + spare > fs.free_blocks:
         raise ProvisionError(
             f"the pod's filesystem has {fs.free_bytes // 1024} KiB free; the firmware needs "
-            f"{max(need, 0) * fs.block_bytes // 1024} KiB more and the step log keeps "
-            f"{owed * fs.block_bytes // 1024} KiB free. Nothing was written. Remove files you do "
-            "not need (gaitchain pod info lists them) or use a board with more flash"
+            f"{max(need, 0) * fs.block_bytes // 1024} KiB more and {FS_SPARE_BYTES // 1024} KiB "
+            "must stay free. Nothing was written. Remove files you do not need (gaitchain pod "
+            "info lists them)"
         )
     heap = heap_bytes(device)
     if spec.psram_bytes and heap < 1024 * 1024:

@@ -4,8 +4,8 @@
 and a thread answers on the master: Ctrl-C, Ctrl-A (raw REPL), Ctrl-D (soft reboot, or end of
 code), raw-paste mode (Ctrl-E A Ctrl-A, with flow-control windows), Ctrl-B. Code is executed by
 CPython against stand-ins for the few modules provisioning uses (`os` on an in-memory LittleFS-like
-filesystem with `statvfs`, `sys`, `gc`, `machine`), and errors come back as MicroPython prints
-them, so mpremote's own error mapping (ENOSPC, ENOENT) is exercised.
+filesystem with `statvfs`, `sys`, `gc`, `machine`, `esp32.Partition.find`), and errors come back
+as MicroPython prints them, so mpremote's own error mapping (ENOSPC, ENOENT) is exercised.
 
 `micropython=False` makes a board that never answers (a blank chip or other firmware).
 """
@@ -32,7 +32,7 @@ XTENSAWIN_MPY = 6 | (3 << 8) | (10 << 10)
 @dataclass
 class FakeFilesystem:
     block_bytes: int = 4096
-    total_blocks: int = 1264  # 0x4F0000 bytes, the 8 MiB partition table's vfs
+    total_blocks: int = 752  # 0x2F0000 bytes, the vfs of gaitchain's 8 MiB partition table
     files: dict[str, bytearray] = field(default_factory=dict[str, bytearray])
     dirs: set[str] = field(default_factory=lambda: {"/"})
 
@@ -181,11 +181,12 @@ class FakeBoard:
         machine: str = "Seeed XIAO ESP32S3 with ESP32-S3-FN8",
         mpy: int = XTENSAWIN_MPY,
         heap_bytes: int = 8_000_000,
-        total_blocks: int = 1264,
+        total_blocks: int = 752,
         unique_id: bytes = b"\x34\x85\x18\x01\x02\xab",
         window: int = 64,
         raw_paste: bool = True,
         statvfs_overstates_blocks: int = 0,
+        steplog_bytes: int = 0x200000,
     ) -> None:
         self.micropython = micropython
         self.machine = machine
@@ -194,6 +195,7 @@ class FakeBoard:
         self.unique_id = unique_id
         self.window = window
         self.raw_paste = raw_paste
+        self.steplog_bytes = steplog_bytes
         self.statvfs_overstates_blocks = statvfs_overstates_blocks
         self.fs = FakeFilesystem(total_blocks=total_blocks)
         self.executed: list[str] = []
@@ -303,7 +305,29 @@ class FakeBoard:
                 mem_free=lambda: self.heap_bytes - 40_000, mem_alloc=lambda: 40_000
             ),
             "machine": SimpleNamespace(unique_id=lambda: self.unique_id),
+            "esp32": SimpleNamespace(Partition=self._partition_class()),
         }
+
+    def _partition_class(self) -> Any:
+        board = self
+
+        class Partition:
+            TYPE_APP = 0
+            TYPE_DATA = 1
+
+            def __init__(self, label: str, size: int) -> None:
+                self._label, self._size = label, size
+
+            def info(self) -> tuple[int, int, int, int, str, bool]:
+                return (1, 6, 0x600000, self._size, self._label, False)
+
+            @staticmethod
+            def find(kind: int = 0, subtype: int = 255, label: str | None = None) -> list[Any]:
+                if kind == 1 and label == "steplog" and board.steplog_bytes:
+                    return [Partition("steplog", board.steplog_bytes)]
+                return []
+
+        return Partition
 
     def _run(self, code: bytes) -> None:
         text = code.decode()

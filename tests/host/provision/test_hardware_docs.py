@@ -95,6 +95,7 @@ def test_power_budget_every_component_is_sourced_and_used() -> None:
     assert 5 < lives["streaming 120 Hz"] < 12
     assert lives["streaming 480 Hz"] < lives["streaming 120 Hz"]
     assert lives["logging, BLE off"] > 10 * 24  # days, not hours
+    assert lives["logging, advertising every 100 ms"] < lives["logging, advertising every 1 s"]
     assert budgets(table, capacity_mah=200)[0].life_h == pytest.approx(
         lives["streaming 120 Hz"] / 2
     )

@@ -28,6 +28,7 @@ def test_flash_then_info(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["pod", "info", "--port", port]) == 0
         info = capsys.readouterr().out
     assert "machine: Seeed XIAO ESP32S3 with ESP32-S3-FN8" in info
+    assert "step-log partition: 2.00 MiB" in info
     assert '"segment": "foot"' in info and '"side": "right"' in info
     assert "/pod/controller.mpy" in info and "/board.json" in info
     assert "board file: " + json.dumps(load_boards()["xiao-esp32s3"].board_file()) in info

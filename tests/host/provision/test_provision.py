@@ -9,10 +9,16 @@ from pathlib import Path
 import pytest
 from fakeboard import FakeBoard
 from gaitchain.provision import build_firmware, load_boards
-from gaitchain.provision.build import STEP_LOG_RESERVE_BYTES, blocks
+from gaitchain.provision.build import blocks
 from gaitchain.provision.device import NoMicroPythonError, ProvisionError, open_device
 from gaitchain.provision.flasher import RunResult, check_image, esptool_commands, run_subprocess
-from gaitchain.provision.provision import STEP_LOG_PATH, FlashReport, flash_pod, needs_micropython
+from gaitchain.provision.partitions import STEPLOG_BYTES, parse_table
+from gaitchain.provision.provision import (
+    FS_SPARE_BYTES,
+    FlashReport,
+    flash_pod,
+    needs_micropython,
+)
 
 BOARDS = load_boards()
 
@@ -35,10 +41,18 @@ class Esptool:
 
     def __call__(self, argv: Sequence[str]) -> RunResult:
         self.calls.append(list(argv))
-        if self.returncode == 0 and "write-flash" in argv and self.board is not None:
+        if self.returncode != 0 or self.board is None:
+            return RunResult(self.returncode, self.output)
+        if "erase-flash" in argv:
             self.board.fs.files.clear()
-            self.board.micropython = True  # the chip now boots MicroPython
+            self.board.micropython = False
+            self.board.steplog_bytes = 0
+        elif argv[-2] == "0":  # the image: the chip now boots MicroPython
+            self.board.micropython = True
             self.board.mpy = 6 | (3 << 8) | (10 << 10)
+        elif argv[-2] == "0x8000":  # the partition table, as written
+            table = parse_table(Path(argv[-1]).read_bytes())
+            self.board.steplog_bytes = next(p.size for p in table if p.label == "steplog")
         return RunResult(self.returncode, self.output)
 
 
@@ -49,7 +63,7 @@ def _image(tmp_path: Path, chip_id: int = 9) -> Path:
     return image
 
 
-def _flash(board: FakeBoard, **options: object) -> FlashReport:
+def _flash(fake: FakeBoard, **options: object) -> FlashReport:
     settings: dict[str, object] = {
         "board": "xiao-esp32s3",
         "runner": Esptool(),
@@ -59,7 +73,7 @@ def _flash(board: FakeBoard, **options: object) -> FlashReport:
     settings.update(options)
     segment = str(settings.pop("segment", "shank"))
     side = str(settings.pop("side", "left"))
-    return flash_pod(board.port, segment, side, **settings)  # type: ignore[arg-type]
+    return flash_pod(fake.port, segment, side, **settings)  # type: ignore[arg-type]
 
 
 def _config(board: FakeBoard) -> dict[str, object]:
@@ -85,17 +99,13 @@ def test_flash_installs_compiled_firmware_pin_map_and_config(
     assert config["pod_id"] == 0x02AB  # the last two bytes of the chip's unique id
     assert config["rate_hz"] == 120
     assert "/config.json.tmp" not in files
-    assert report.free_after_bytes >= STEP_LOG_RESERVE_BYTES
+    assert report.free_after_bytes >= FS_SPARE_BYTES
     assert report.written["/config.json"] == len(files["/config.json"])
 
 
-def test_flash_keeps_the_step_log_other_files_and_config_values(
-    firmware: dict[str, bytes],
-) -> None:
-    log = bytes(range(256)) * 400
+def test_flash_keeps_other_files_and_config_values(firmware: dict[str, bytes]) -> None:
     with FakeBoard() as board:
         board.fs.dirs.add("/pod")
-        board.fs.files[STEP_LOG_PATH] = bytearray(log)
         board.fs.files["/notes.txt"] = bytearray(b"keep me")
         board.fs.files["/pod/clock.py"] = bytearray(b"# an old source copy")
         board.fs.files["/config.json"] = bytearray(
@@ -103,7 +113,6 @@ def test_flash_keeps_the_step_log_other_files_and_config_values(
         )
         report = _flash(board, segment="shank", side="right")
         files = {path: bytes(data) for path, data in board.fs.files.items()}
-    assert files[STEP_LOG_PATH] == log
     assert files["/notes.txt"] == b"keep me"
     assert "/pod/clock.py" not in files and files["/pod/clock.mpy"] == firmware["/pod/clock.mpy"]
     assert report.removed == ["/pod/clock.py"]
@@ -133,12 +142,14 @@ def test_no_micropython_is_flashed_with_esptool_then_provisioned(tmp_path: Path)
         assert "/pod/sampler.mpy" in board.fs.files
         assert _config(board)["segment"] == "shank"
     assert report.flashed_micropython
-    assert runner.calls == esptool_commands(board.port, image)
-    erase, write = runner.calls
+    erase, write, table = runner.calls
     assert erase[-1] == "erase-flash"
     assert erase[erase.index("--chip") + 1] == "esp32s3"
     assert erase[erase.index("--port") + 1] == board.port
     assert write[-3:] == ["write-flash", "0", str(image)]
+    assert table[-3:-1] == ["write-flash", "0x8000"]
+    assert runner.calls == esptool_commands(board.port, image, Path(table[-1]))
+    assert board.steplog_bytes == STEPLOG_BYTES  # from the table esptool was given
 
 
 @pytest.mark.parametrize(
@@ -173,36 +184,39 @@ def test_micropython_on_another_chip_is_refused_before_writing() -> None:
 def test_a_micropython_that_cannot_load_the_firmware_needs_reflash(tmp_path: Path) -> None:
     old_mpy = 5 | (10 << 10)
     with FakeBoard(mpy=old_mpy) as board:
-        board.fs.files[STEP_LOG_PATH] = bytearray(b"steps")
+        board.fs.files["/notes.txt"] = bytearray(b"notes")
         with pytest.raises(ProvisionError, match="--reflash") as error:
             _flash(board, image=_image(tmp_path))
         assert "step log" in str(error.value)
-        assert board.fs.files[STEP_LOG_PATH] == b"steps"  # nothing erased without --reflash
+        assert board.fs.files["/notes.txt"] == b"notes"  # nothing erased without --reflash
         runner = Esptool(board)
         report = _flash(board, image=_image(tmp_path), reflash=True, runner=runner)
-    assert report.flashed_micropython and len(runner.calls) == 2
+    assert report.flashed_micropython and len(runner.calls) == 3
+
+
+def test_a_pod_without_the_step_log_partition_needs_reflash(tmp_path: Path) -> None:
+    with FakeBoard(steplog_bytes=0) as board:  # MicroPython's own partition table
+        with pytest.raises(ProvisionError, match="no 2 MiB 'steplog' partition"):
+            _flash(board, image=_image(tmp_path))
+        assert board.fs.files == {}
+        _flash(board, image=_image(tmp_path), reflash=True, runner=Esptool(board))
+        assert board.steplog_bytes == STEPLOG_BYTES and "/main.py" in board.fs.files
 
 
 def test_a_full_filesystem_is_refused_before_anything_is_written(
     firmware: dict[str, bytes],
 ) -> None:
     firmware_blocks = sum(blocks(len(d)) for d in firmware.values())
-    reserve_blocks = blocks(STEP_LOG_RESERVE_BYTES)
-    too_small = 2 + firmware_blocks + reserve_blocks  # no room for dirs, config and board file
+    too_small = 2 + firmware_blocks + blocks(FS_SPARE_BYTES)  # no room for dirs, config, pins
     with FakeBoard(total_blocks=too_small) as board:
         with pytest.raises(ProvisionError, match="Nothing was written") as error:
             _flash(board)
         assert board.fs.files == {} and board.fs.dirs == {"/"}
     assert "KiB free" in str(error.value)
-
-
-def test_an_existing_step_log_counts_towards_the_reserve(firmware: dict[str, bytes]) -> None:
-    firmware_blocks = sum(blocks(len(d)) for d in firmware.values()) + 2 * 2 + 2 + 1
-    reserve_blocks = blocks(STEP_LOG_RESERVE_BYTES)
-    with FakeBoard(total_blocks=2 + firmware_blocks + reserve_blocks) as board:
-        board.fs.files[STEP_LOG_PATH] = bytearray(STEP_LOG_RESERVE_BYTES)  # already allocated
+    enough = too_small + 2 * 2 + 2  # two directories and two small files
+    with FakeBoard(total_blocks=enough) as board:
         _flash(board)
-        assert "/main.py" in board.fs.files
+        assert "/config.json" in board.fs.files
 
 
 def test_a_missing_port_is_a_clear_error() -> None:
@@ -240,21 +254,21 @@ def test_flash_works_over_the_plain_raw_repl(firmware: dict[str, bytes]) -> None
         assert files[path] == data, path
 
 
-def test_filling_up_midway_keeps_the_old_config_and_the_step_log() -> None:
+def test_filling_up_midway_keeps_the_old_config_and_other_files() -> None:
     old_config = json.dumps({"pod_id": 9, "segment": "foot", "side": "left"}).encode()
     with FakeBoard(total_blocks=12, statvfs_overstates_blocks=1000) as board:
-        board.fs.files[STEP_LOG_PATH] = bytearray(b"steps")
+        board.fs.files["/notes.txt"] = bytearray(b"notes")
         board.fs.files["/config.json"] = bytearray(old_config)
         with pytest.raises(ProvisionError, match="filled up while writing /pod/"):
             _flash(board)
-        assert board.fs.files[STEP_LOG_PATH] == b"steps"
+        assert board.fs.files["/notes.txt"] == b"notes"
         assert board.fs.files["/config.json"] == old_config
         assert "/board.json" not in board.fs.files
 
 
 def test_the_installed_esptool_knows_the_commands_provisioning_runs(tmp_path: Path) -> None:
     # --help parses the same global options and subcommand without touching a port.
-    for argv in esptool_commands("/dev/null", _image(tmp_path)):
+    for argv in esptool_commands("/dev/null", _image(tmp_path), tmp_path / "table.bin"):
         command = argv.index("erase-flash") if "erase-flash" in argv else argv.index("write-flash")
         done = run_subprocess([*argv[: command + 1], "--help"])
         assert done.returncode == 0, done.output
@@ -288,3 +302,18 @@ def test_when_micropython_is_written(
     else:
         with pytest.raises(ProvisionError, match=re.escape(expected)):
             needs_micropython("/dev/ttyACM0", found, path, reflash)
+
+
+def test_the_board_comes_from_micropython_and_a_mismatch_is_refused() -> None:
+    with FakeBoard() as board:  # MicroPython's XIAO build names the board
+        with pytest.raises(ProvisionError, match="which is board xiao-esp32s3, not esp32-s3"):
+            _flash(board, board="esp32-s3-devkitc-1")
+        assert board.fs.files == {}
+        _flash(board, board=None)
+        assert _config(board)["board"] == "xiao-esp32s3"
+    with FakeBoard(machine="Generic ESP32S3 module with ESP32S3") as board:  # the generic build
+        _flash(board, board="esp32-s3-devkitc-1")
+        pin_file = json.loads(bytes(board.fs.files["/board.json"]))
+        assert pin_file == BOARDS["esp32-s3-devkitc-1"].board_file()
+        _flash(board, board=None)
+        assert _config(board)["board"] == "xiao-esp32s3"  # the default of boards.json

@@ -79,7 +79,12 @@ def test_logged_steps_match_the_walk_and_sync_over_ble(body: Body, tmp_path: Pat
     inside = found_s[(found_s > 1.5) & (found_s < found_s.max() - 0.5)]
     assert len(truth) <= len(inside) <= len(truth) + 1
     nearest = np.abs(inside[:, None] - truth[None, :]).min(axis=0)
-    assert np.all(nearest < 0.012), nearest.max()
+    assert np.all(nearest < 0.012), (
+        found_s[:4],
+        truth[:3],
+        steps.stance_ms[:4],
+        steps.impact_g[:4],
+    )
     feet = body.schedule.feet["left"]
     match = np.abs(found_s[:, None] - feet.ic_s[None, :]).argmin(axis=1)
     true_stance_ms = 1000 * (feet.to_s[match] - feet.ic_s[match])

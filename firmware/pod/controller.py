@@ -126,6 +126,8 @@ class Pod:
         self._fifo = bytearray(7 * _LOG_FIFO_WORDS)
         self._log_start_ms = 0
         self._last_fifo_ms = 0
+        self._anchor_ms = 0  # millisecond clock of sample `_anchor_index` (the newest read)
+        self._anchor_index = 0
         self._disconnected_since_ms = self.started_ms
         self._xfer_req = -1  # seq of the LOG_READ being answered, -1 when none
         self._xfer_link = link
@@ -360,6 +362,8 @@ class Pod:
         now = self._now_ms()  # type: ignore[operator]
         self._log_start_ms = now
         self._last_fifo_ms = now
+        self._anchor_ms = now
+        self._anchor_index = 0
         self.logging = True
 
     def _stop_logging(self) -> None:
@@ -411,6 +415,15 @@ class Pod:
                 now = self._now_ms()  # type: ignore[operator]
                 expected = (now - self._log_start_ms) * LOG_RATE_HZ // 1000
                 detector.mark_gap(max(0, expected - detector.index - n))
+            # Step times hang on this read's millisecond clock (the newest sample was taken
+            # about half a period before the read), not on a sample count since logging began:
+            # the IMU's rate may be off by a percent, the MCU's crystal is not.
+            acc = 0
+            for i in range(n):
+                if buf[7 * i] >> 3 == _TAG_ACC:
+                    acc += 1
+            self._anchor_index = detector.index + acc
+            self._anchor_ms = self._now_ms() - 500 // LOG_RATE_HZ  # type: ignore[operator]
             for i in range(n):
                 at = 7 * i
                 if buf[at] >> 3 == _TAG_ACC:
@@ -426,7 +439,7 @@ class Pod:
                 return
 
     def _on_step(self, ic: int, stance: int, impact_g16: int, loading: int, flags: int) -> None:
-        t_ms = self._log_start_ms + ic * 1000 // LOG_RATE_HZ
+        t_ms = self._anchor_ms - (self._anchor_index - ic) * 1000 // LOG_RATE_HZ
         if stance < 0:
             stance_4ms = 255
         else:

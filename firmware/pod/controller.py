@@ -65,6 +65,7 @@ LOG_FIFO_PERIOD_MS = const(500)
 LOG_AFTER_DISCONNECT_MS = const(10000)
 _LOG_FIFO_WORDS = const(200)
 _LOG_MESSAGES_PER_PASS = const(8)
+_MAX_ANSWERS = const(8)
 _TAG_ACC = const(0x02)
 
 CHIP_LSM6DSV16X = const(1)
@@ -125,6 +126,8 @@ class Pod:
         self._fifo = bytearray(7 * _LOG_FIFO_WORDS)
         self._log_start_ms = 0
         self._last_fifo_ms = 0
+        self._anchor_ms = 0  # millisecond clock of sample `_anchor_index` (the newest read)
+        self._anchor_index = 0
         self._disconnected_since_ms = self.started_ms
         self._xfer_req = -1  # seq of the LOG_READ being answered, -1 when none
         self._xfer_link = link
@@ -133,6 +136,7 @@ class Pod:
         self._xfer_count = 0
         self._xfer_part = 0
         self._xfer_buf = bytearray(0)
+        self._answers = []  # type: list  # (link, bytes) answers the link could not take yet
         self.link.set_info(self._pod_info(0))
 
     # -- streaming -----------------------------------------------------------------------
@@ -228,6 +232,7 @@ class Pod:
             self._log_service(now)
         elif self._should_log(now):
             self.start_logging()
+        self._flush_answers()
         for source in self.links:
             self.out = source
             while True:
@@ -236,9 +241,10 @@ class Pod:
                     break
                 self.handle(data)
         self.out = link
+        self._flush_answers()
         if self.stream_link.connected:
             self._catch_up()
-        if self._xfer_req >= 0:
+        if self._xfer_req >= 0 and not self._answers:
             self._pump_log()
         if now - self._last_status_ms >= _STATUS_PERIOD_MS:
             self._last_status_ms = now
@@ -265,7 +271,7 @@ class Pod:
                 if text.startswith("version")
                 else (E_UNKNOWN_TYPE if text.startswith("unknown_type") else E_MALFORMED)
             )
-            self.out.send(self.messages.error(0, code, text))
+            self._answer(self.messages.error(0, code, text))
             return
         if kind == p.T_PING:
             self.imu.read_timestamp(self._timestamp)
@@ -275,7 +281,23 @@ class Pod:
         elif kind == p.T_RESEND_REQUEST:
             self.backlog.answer(a, b, self._resend, self._unavailable(seq))
         else:
-            self.out.send(self.messages.reply(seq, a, self._command(a, b, c, seq)))
+            self._answer(self.messages.reply(seq, a, self._command(a, b, c, seq)))
+
+    def _answer(self, message: memoryview) -> None:
+        """Send an answer on the link the request came on; if the link is busy (ENOMEM), keep a
+        copy and send it, in order, before anything else of that link's answers."""
+        link = self.out
+        if not self._answers and link.send(message):
+            return
+        if len(self._answers) < _MAX_ANSWERS:
+            self._answers.append((link, bytes(message)))
+
+    def _flush_answers(self) -> None:
+        while self._answers:
+            link, message = self._answers[0]
+            if link.connected and not link.send(message):
+                return
+            self._answers.pop(0)
 
     def _resend(self, view: memoryview) -> None:
         mark_resent(view)
@@ -283,7 +305,7 @@ class Pod:
 
     def _unavailable(self, request_seq: int) -> object:
         def send(first: int, last: int) -> None:
-            self.out.send(self.messages.resend_unavailable(request_seq, first, last))
+            self._answer(self.messages.resend_unavailable(request_seq, first, last))
 
         return send
 
@@ -309,11 +331,11 @@ class Pod:
             self.stop()
             self._reset()  # type: ignore[operator]
         elif code == p.CMD_GET_STATUS:
-            self.out.send(self._status(seq))
+            self._answer(self._status(seq))
         elif code == p.CMD_GET_INFO:
-            self.out.send(self._pod_info(seq))
+            self._answer(self._pod_info(seq))
         elif code == p.CMD_GET_STREAM_CONFIG:
-            self.out.send(self._stream_config(seq))
+            self._answer(self._stream_config(seq))
         elif code == p.CMD_ENTER_LOGGING:
             if self.steplog is None:
                 return R_UNSUPPORTED
@@ -340,6 +362,8 @@ class Pod:
         now = self._now_ms()  # type: ignore[operator]
         self._log_start_ms = now
         self._last_fifo_ms = now
+        self._anchor_ms = now
+        self._anchor_index = 0
         self.logging = True
 
     def _stop_logging(self) -> None:
@@ -391,6 +415,15 @@ class Pod:
                 now = self._now_ms()  # type: ignore[operator]
                 expected = (now - self._log_start_ms) * LOG_RATE_HZ // 1000
                 detector.mark_gap(max(0, expected - detector.index - n))
+            # Step times hang on this read's millisecond clock (the newest sample was taken
+            # about half a period before the read), not on a sample count since logging began:
+            # the IMU's rate may be off by a percent, the MCU's crystal is not.
+            acc = 0
+            for i in range(n):
+                if buf[7 * i] >> 3 == _TAG_ACC:
+                    acc += 1
+            self._anchor_index = detector.index + acc
+            self._anchor_ms = self._now_ms() - 500 // LOG_RATE_HZ  # type: ignore[operator]
             for i in range(n):
                 at = 7 * i
                 if buf[at] >> 3 == _TAG_ACC:
@@ -406,7 +439,7 @@ class Pod:
                 return
 
     def _on_step(self, ic: int, stance: int, impact_g16: int, loading: int, flags: int) -> None:
-        t_ms = self._log_start_ms + ic * 1000 // LOG_RATE_HZ
+        t_ms = self._anchor_ms - (self._anchor_index - ic) * 1000 // LOG_RATE_HZ
         if stance < 0:
             stance_4ms = 255
         else:
@@ -418,7 +451,7 @@ class Pod:
         if log is None:
             return R_UNSUPPORTED
         if code == p.CMD_LOG_INFO:
-            self.out.send(self._log_info(seq))
+            self._answer(self._log_info(seq))
         elif code == p.CMD_LOG_READ:
             self._xfer_req = seq
             self._xfer_link = self.out

@@ -2,12 +2,12 @@
 
 Only the magnitude of the specific force is used, so the pod may sit at any angle on the foot.
 A step is a stance: the foot rests flat on the ground (magnitude within 0.15 g of 1 g) for at
-least 80 ms, right after an impact (a peak of at least 1.6 g in the 250 ms before the rest
+least 80 ms, right after an impact (a peak of at least 2 g in the 250 ms before the rest
 began). Its initial contact is the first peak of at least 60 % of the largest there (the
 slap when the forefoot lands can be as large); stance ends at toe-off, the strongest push-off
 peak in the 400 ms after the foot leaves its rest (two samples out of the band). A rest longer than
 1020 ms ends the bout: the step is emitted with `FLAG_STANCE_OPEN` and no toe-off. An impact
-must come after the previous step's toe-off, so the push-off before standing still is no step.
+must come 40 ms or more after the previous toe-off, so a push-off before standing still is no step.
 
 Per step the detector reports the sample index of initial contact, the stance in samples, the
 impact peak and the loading rate (the mean rise of the magnitude into the peak, a
@@ -30,6 +30,7 @@ QUIET_MS = const(80)
 LOOKBACK_MS = const(250)
 TOE_OFF_MS = const(400)
 STANCE_CAP_MS = const(1020)
+PUSH_OFF_MS = const(40)
 _SATURATED = const(32767)
 
 
@@ -47,12 +48,13 @@ class StepDetector:
         g2 = g * g
         self._quiet_lo = int(0.7225 * g2)  # (1 - 0.15 g)^2
         self._quiet_hi = int(1.3225 * g2)  # (1 + 0.15 g)^2
-        self._impact = int(2.56 * g2)  # (1.6 g)^2
+        self._impact = int(4 * g2)  # (2 g)^2
         self.rate_hz = rate_hz
         self._quiet_min = max(2, rate_hz * QUIET_MS // 1000)
         self._lookback = rate_hz * LOOKBACK_MS // 1000
         self._toe_window = rate_hz * TOE_OFF_MS // 1000
         self._cap = rate_hz * STANCE_CAP_MS // 1000
+        self._push_off = max(1, rate_hz * PUSH_OFF_MS // 1000)
         self._ring_len = self._quiet_min + self._lookback + 1
         self._ring = array("i", [0] * self._ring_len)
         self._clip = bytearray(self._ring_len)
@@ -72,7 +74,7 @@ class StepDetector:
         self._toe_m2 = 0
         self._toe_at = 0
         self._gap = 0
-        self._after = -1  # the end of the last push-off: an impact must come after it
+        self._after = -1  # an impact must come after this sample (the last push-off)
 
     def mark_gap(self, lost_samples: int) -> None:
         """Samples were lost: finish a pending step, skip the index past the lost samples and
@@ -112,7 +114,7 @@ class StepDetector:
                 self._toe_at = i
             if i >= self._toe_until or self._quiet_run >= self._quiet_min:
                 self._toe_search = False
-                self._after = i  # the push-off is over: no impact before here
+                self._after = self._toe_at + self._push_off  # the push-off peak is no impact
                 self._emit(self._toe_at - self._ic)
         if self._in_stance:
             if self._loud_run >= 2:  # heel off

@@ -155,3 +155,16 @@ def test_log_commands_without_a_step_log_are_unsupported() -> None:
     rig.connect()
     assert _messages(rig.command(1, 11), 10)[0][-1] == 2
     assert _messages(rig.command(2, 7), 10)[0][-1] == 2
+
+
+def test_answers_wait_for_a_busy_link_and_keep_their_order() -> None:
+    rig = LogRig()
+    rig.connect()
+    rig.ble.notify_capacity = 0  # the stack is out of buffers: every notify raises ENOMEM
+    rig.command(1, 9)  # GET_INFO: POD_INFO and REPLY
+    rig.command(2, 11)  # LOG_INFO: LOG_INFO and REPLY
+    assert rig.received() == []
+    rig.ble.notify_capacity = 1000
+    rig.pod.service()
+    kinds = [(m[1], struct.unpack_from("<I", m, 4)[0]) for m in rig.received() if m[1] != 4]
+    assert kinds == [(1, 1), (10, 1), (13, 2), (10, 2)]

@@ -202,6 +202,7 @@ class LogSync:
             return [message]
         if info.seq == self._read_seq and self._confirm_seq < 0:
             self.result.log_info = info
+            self.store.durable()  # on disk for good before the pod may free its flash
             confirm = min(self.store.next_seq(info.pod_id), info.next_seq)
             self.result.confirmed_seq = confirm
             message = self._command(CommandCode.LOG_CONFIRM, confirm)

@@ -8,6 +8,7 @@ from .. import __version__
 from . import (
     analysis_commands,
     calibrate_commands,
+    chain_commands,
     fusion_commands,
     protocol_commands,
     sim_commands,
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     fusion_commands.register(commands)
     calibrate_commands.register(commands)
     analysis_commands.register(commands)
+    chain_commands.register(commands)
     return parser
 
 

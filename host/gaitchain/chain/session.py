@@ -63,7 +63,7 @@ def read_battery(path: Path) -> Battery:
     try:
         return Battery.from_json(doc)
     except (KeyError, TypeError) as error:
-        raise ValueError(f"{path}: a battery entry lacks {error}; see docs/report.md") from error
+        raise ValueError(f"{path}: a battery entry lacks {error}; see docs/chain.md") from error
 
 
 def run_session(directory: Path | str, battery_path: Path | str | None = None) -> Session:

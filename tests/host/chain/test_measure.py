@@ -3,11 +3,15 @@ IMU bias and noise, a 2-degree alignment error), against the values the motion w
 and the validity checks on motions done wrong."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from gaitchain.chain.battery import Battery
 from gaitchain.chain.measure import measure_test
-from gaitchain.io.recording import PodRecording
+from gaitchain.cli import main
+from gaitchain.io.recording import PodRecording, Recording, write_recording
 from gaitchain.sim.battery import (
     BatteryTruth,
     SimulatedTest,
@@ -130,3 +134,62 @@ def test_moving_at_the_start_and_missing_pods_are_reported_not_raised() -> None:
     assert result.problems == ("no recording of the right_shank pod",)
     with pytest.raises(ValueError, match="unknown battery test"):
         measure_test("sit_and_reach", "left", {})
+
+
+def test_assess_commands_build_a_battery_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    pod, _ = pod_from_rotations(
+        ("shank", "left"),
+        np.arange(0, 15, 0.01),
+        hip_ir_motion("left", 28.0, rng),
+        rng,
+        mount=np.eye(3),
+    )
+    write_recording(tmp_path / "hip", Recording([pod]))
+    battery = tmp_path / "battery.json"
+    csv = tmp_path / "hip" / pod.file
+    args = ["assess", "measure", "--test", "hip_ir", "--side", "left"]
+    assert main([*args, "--pod", f"left_shank={csv}", "--battery", str(battery)]) == 0
+    assert (
+        main(
+            [
+                "assess",
+                "foot",
+                "--side",
+                "left",
+                "--arch-height-index",
+                "0.3",
+                "--toe-grip",
+                "weak",
+                "--battery",
+                str(battery),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "assess",
+                "symptoms",
+                "--side",
+                "left",
+                "--morning-pain",
+                "--weeks",
+                "10",
+                "--battery",
+                str(battery),
+            ]
+        )
+        == 0
+    )
+    doc = Battery.from_json(json.loads(battery.read_text()))
+    assert doc.value("hip_ir", "left", "hip_ir_deg") == pytest.approx(28.0, abs=1.0)
+    assert doc.foot["left"].toe_grip == "weak"
+    assert doc.symptoms is not None and doc.symptoms.first_step_morning_pain
+    assert "Single-leg stance, 30 s (left): not done" in doc.missing()
+    # the same recording read as the right side is refused with the reason, exit code 1
+    args = ["assess", "measure", "--test", "hip_ir", "--side", "right"]
+    assert main([*args, "--pod", f"right_shank={csv}", "--battery", str(battery)]) == 1
+    doc = Battery.from_json(json.loads(battery.read_text()))
+    assert "Prone hip internal rotation (right): invalid" in " ".join(doc.missing())

@@ -13,6 +13,7 @@ the leading driver, the phased plan with its targets, and the session comparison
 import base64
 import html
 import io
+import textwrap
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,6 +34,8 @@ from .plan import compare_sessions
 from .session import Session
 from .store import load_models
 
+WIDTH: Final = 95
+"""Characters per line of the PDF's text page."""
 COLORS: Final = {"left": "#1f77b4", "right": "#d95f02"}
 STRIDE_METRICS: Final = (
     ("hip_internal_rotation_peak_stance_deg", "hip internal rotation, peak in stance (deg)"),
@@ -438,13 +441,24 @@ def summary_lines(session: Session) -> list[str]:
     else:
         label = "no driver" if driver == "healthy" else f"{INFO[driver].label}, {side}"
         lines.append(f"leading driver: {label} ({probability:.0%})")
+        top = session.classifier.drivers_[0]
+        for e in top["evidence"]:
+            lines.append(
+                f"  {e['measure'][:44]:<44} {e['value']:8.2f}   normal "
+                f"{e['normal_low']:.2f} to {e['normal_high']:.2f}"
+            )
     lines += ["", "plan:"]
     for phase in session.plan:
-        lines.append(f"  {phase.name} ({phase.weeks}): {phase.focus[:70]}")
+        lines += textwrap.wrap(
+            f"{phase.name} ({phase.weeks}): {phase.focus}",
+            WIDTH,
+            initial_indent="  ",
+            subsequent_indent="    ",
+        )
         for t in phase.targets:
             now = "-" if t.current is None else f"{t.current:.1f}"
             lines.append(f"    {t.label[:56]:<56} {t.goal:>6}  now {now}")
-    lines += ["", *[CAVEAT[i : i + 95] for i in range(0, len(CAVEAT), 95)]]
+    lines += ["", *textwrap.wrap(CAVEAT, WIDTH)]
     return lines
 
 

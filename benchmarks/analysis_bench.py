@@ -37,9 +37,7 @@ def main() -> None:
     print(f"  {'metric':<40}" + "".join(f"{d:>22}" for d, _ in WALKS) + "   bar")
     results = []
     for driver, seed in WALKS:
-        walk = simulate_walk(
-            WalkConfig(minutes=10, seed=seed, driver=driver, errors=ImuErrors())
-        )
+        walk = simulate_walk(WalkConfig(minutes=10, seed=seed, driver=driver, errors=ImuErrors()))
         results.append(stride_errors(walk, analyze(walk.recording())))
     for metric, bar in BARS.items():
         values = [r.rmse(metric) for r in results]

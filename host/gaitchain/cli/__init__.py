@@ -8,6 +8,7 @@ from .. import __version__
 from . import (
     analysis_commands,
     calibrate_commands,
+    chain_commands,
     fusion_commands,
     live_commands,
     pod_commands,
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     pod_commands.register(commands)
     steplog_commands.register(commands)
     live_commands.register(commands)
+    chain_commands.register(commands)
     return parser
 
 

@@ -13,6 +13,7 @@ from typing import Any, Final, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from ..chain.classifier import walking_drivers
 from ..io.recording import Recording
 from .angles import SIDES, chain_angles
 from .kinematics import SegmentKinematics, segment_kinematics
@@ -131,6 +132,7 @@ class Analysis:
                 ],
                 "summary": summary,
                 "quality": quality,
+                "drivers": walking_drivers({"left": left, "right": right}, self.missing),
             }
         )
 

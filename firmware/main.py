@@ -10,6 +10,7 @@ import time
 import bluetooth
 import machine
 from pod import board, config
+from pod.bonds import Bonds
 from pod.controller import Pod
 from pod.imu.lsm6dsv16x import Lsm6dsv16x
 from pod.link import BleLink
@@ -45,7 +46,7 @@ def main() -> None:
     pin = board.pins(settings["board"])
     i2c = machine.I2C(0, sda=machine.Pin(pin["sda"]), scl=machine.Pin(pin["scl"]), freq=400000)
     imu = Lsm6dsv16x(i2c)
-    link = BleLink(bluetooth.BLE(), settings["pod_id"])
+    link = BleLink(bluetooth.BLE(), settings["pod_id"], Bonds())
     battery = board.Battery(machine.ADC(machine.Pin(pin["vbat"])))
     led = machine.Pin(pin["led"], machine.Pin.OUT)
     pod = Pod(

@@ -54,7 +54,14 @@ def load_firmware() -> dict[str, ModuleType]:
     for path in (str(SHIM_DIR), str(firmware_dir())):
         if path not in sys.path:
             sys.path.insert(0, path)
-    names = ("pod.controller", "pod.link", "pod.imu.lsm6dsv16x", "pod.protocol", "bluetooth")
+    names = (
+        "pod.controller",
+        "pod.link",
+        "pod.bonds",
+        "pod.imu.lsm6dsv16x",
+        "pod.protocol",
+        "bluetooth",
+    )
     return {name: importlib.import_module(name) for name in names}
 
 
@@ -101,24 +108,46 @@ class VirtualPodConfig:
     step_s: float = 0.005
     stream_orientation: bool = False
     errors: ImuErrors = field(default_factory=ImuErrors)
+    bonds_path: str | None = None
+    """Where the pod keeps its bond keys (`pod/bonds.py`); None keeps none."""
 
 
 class VirtualPod:
-    def __init__(self, body: Body, config: VirtualPodConfig, rng: np.random.Generator) -> None:
-        modules = load_firmware()
+    """`ble` is the BLE stack the firmware runs on: MicroPython's `bluetooth.BLE` API, by default
+    the emulated peripheral of `mpshim` (tests play the central), or `BumbleBLE` (a real BLE
+    stack on a virtual link, see `gaitchain.link.virtual`)."""
+
+    def __init__(
+        self,
+        body: Body,
+        config: VirtualPodConfig,
+        rng: np.random.Generator,
+        *,
+        ble: Any = None,
+    ) -> None:
+        self._modules = load_firmware()
         self.config = config
         self.body = body
+        self.rng = rng
         spec = PodSpec(config.segment, config.side, float(config.rate_hz), config.clock_ppm)
         self.sensor = PodSensor(body, spec, config.errors, rng)
-        self.boot_s = config.boot_s
-        self.chip = Lsm6dsv16xEmulator(
-            self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
-        )
-        self.ble: Any = modules["bluetooth"].BLE()
+        self.ble: Any = self._modules["bluetooth"].BLE() if ble is None else ble
         self.battery = Battery()
         self.led = Led()
         self.resets = 0
+        self.boots = 0
+        self.reset_requested = False
         self.now_s = config.boot_s
+        self._boot(config.boot_s)
+
+    def _boot(self, boot_s: float) -> None:
+        """Power on at true time `boot_s`: a fresh chip (its clock starts at 0) and firmware."""
+        config, modules = self.config, self._modules
+        self.boot_s = boot_s
+        self.boots += 1
+        self.chip = Lsm6dsv16xEmulator(
+            self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
+        )
         settings = {
             "pod_id": config.pod_id,
             "segment": config.segment,
@@ -129,7 +158,8 @@ class VirtualPod:
             "stream_orientation": config.stream_orientation,
         }
         driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
-        link = modules["pod.link"].BleLink(self.ble, config.pod_id)
+        bonds = modules["pod.bonds"].Bonds(config.bonds_path) if config.bonds_path else None
+        link = modules["pod.link"].BleLink(self.ble, config.pod_id, bonds)
         self.pod: Any = modules["pod.controller"].Pod(
             settings,
             driver,
@@ -138,9 +168,19 @@ class VirtualPod:
             self.led,
             self._reset,
             self._now_ms,
-            boot_id=int(rng.integers(1, 2**30)),
+            boot_id=int(self.rng.integers(1, 2**30)),
         )
         self.chip.on_int1_rising = self._interrupt
+
+    def reboot(self) -> None:
+        """Reset now (as `machine.reset()`): the BLE stack drops its link, the chip and the
+        firmware start again; what was not sent is gone."""
+        power_cycle = getattr(self.ble, "power_cycle", None)
+        if power_cycle is not None:
+            power_cycle()
+        elif getattr(self.ble, "conn", None) is not None:
+            self.ble.disconnect()
+        self._boot(self.now_s)
 
     def _signal(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The chip's physical time starts at power-on: `boot_s` on the true time base."""
@@ -164,7 +204,9 @@ class VirtualPod:
         return int((self.now_s - self.boot_s) * 1000)
 
     def _reset(self) -> None:
+        """The firmware asked for `machine.reset()`: done after the current main-loop pass."""
         self.resets += 1
+        self.reset_requested = True
 
     def advance_to(self, t_s: float) -> None:
         """Run the pod up to true time `t_s` (chip sampling, interrupts, main-loop passes)."""
@@ -174,6 +216,9 @@ class VirtualPod:
             self.battery.elapsed_s = self.now_s - self.boot_s
             self.chip.advance_to(self.now_s - self.boot_s)
             self.pod.service()
+            if self.reset_requested:
+                self.reset_requested = False
+                self.reboot()
 
     @property
     def segment_code(self) -> int:

@@ -757,6 +757,14 @@ class StreamAssembler:
             self.journal.poll()
         return out
 
+    def sent(self, pod_id: int, data: bytes, host_send_s: float | None = None) -> None:
+        """A message the transport wrote to the pod on its own (a command): journaled as sent
+        and noted by the pod's stream."""
+        now = self.now_s() if host_send_s is None else host_send_s
+        if self.journal is not None:
+            self.journal.sent(pod_id, now, data)
+        self.stream(pod_id).note_sent(data, now)
+
     def link_down(self, pod_id: int, now_s: float | None = None) -> None:
         now = self.now_s() if now_s is None else now_s
         if self.journal is not None:

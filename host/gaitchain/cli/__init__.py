@@ -5,7 +5,13 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import calibrate_commands, fusion_commands, protocol_commands, sim_commands
+from . import (
+    calibrate_commands,
+    fusion_commands,
+    link_commands,
+    protocol_commands,
+    sim_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim_commands.register(commands)
     fusion_commands.register(commands)
     calibrate_commands.register(commands)
+    link_commands.register(commands)
     return parser
 
 

@@ -283,11 +283,21 @@ class PodSession:
             except BleakError as error:
                 log.debug("pod %04x: write failed: %s", self.pod_id, error)
 
-    async def _finish(self) -> None:
-        """Stop the pod streaming and give its last batches a moment to arrive."""
+    async def _finish(self, wait_s: float = 3.0) -> None:
+        """Stop the pod streaming; ask its status (which names its newest batch, so a last
+        batch lost on the air is seen) and ask again for what is missing, for up to `wait_s`."""
         try:
             await self._command(CommandCode.STOP)
-            await asyncio.sleep(0.3)
+            await self._command(CommandCode.GET_STATUS)
+            stream, client = self.stream, self.client
+            deadline = self.now_s() + wait_s
+            while stream.epoch.missing and client is not None and self.now_s() < deadline:
+                for data in stream.poll():
+                    if self.assembler.journal is not None:
+                        self.assembler.journal.sent(self.pod_id, self.now_s(), data)
+                    await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=False)
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
         except (BleakError, PodLinkError, TimeoutError, OSError) as error:
             log.info("pod %04x: stopping failed: %s", self.pod_id, error)
 
@@ -300,8 +310,12 @@ class PodSession:
 
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout_s)
+    """Until `event` is set or `timeout_s` has passed (cancellation always goes through)."""
+    waiter = asyncio.get_running_loop().create_task(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout_s)
+    finally:
+        waiter.cancel()
 
 
 @dataclass

@@ -265,11 +265,13 @@ class BumbleClient(BaseBleakClient):
         keystore = self.central.device.keystore
         known = keystore is not None and await keystore.get(str(connection.peer_address))
         try:
-            if known:
-                await connection.encrypt()
-            else:
-                await connection.pair()
-        except (core.BaseBumbleError, hci.HCI_Error, asyncio.CancelledError) as error:
+            work = connection.encrypt() if known else connection.pair()
+            await asyncio.wait_for(work, self._timeout)
+        except TimeoutError as error:
+            raise BleakError(
+                f"pairing with {self.address} did not finish within {self._timeout} s"
+            ) from error
+        except (core.BaseBumbleError, hci.HCI_Error) as error:
             raise BleakError(f"pairing with {self.address} failed: {error}") from error
 
     async def unpair(self) -> None:

@@ -191,6 +191,7 @@ class VirtualPods:
         faults: AirFaults = AirFaults(),
         seed: int = 0,
         service_interval_s: float = 0.05,
+        chip_step_s: float = 0.2,
         bonds_dir: Path | None = None,
         host_keystore: Path | None = None,
         errors: ImuErrors | None = None,
@@ -200,6 +201,7 @@ class VirtualPods:
         self.faults = faults
         self.rng = np.random.default_rng(seed)
         self.service_interval_s = service_interval_s
+        self.chip_step_s = chip_step_s
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if bonds_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="gaitchain-pods-")
@@ -266,6 +268,7 @@ class VirtualPods:
                 boot_s=spec.boot_s,
                 clock_ppm=spec.clock_ppm,
                 step_s=self.service_interval_s,
+                chip_step_s=self.chip_step_s,
                 bonds_path=str(self.bonds_dir / f"bonds-{spec.pod_id:04x}.bin"),
                 **({} if self.errors is None else {"errors": self.errors}),
             )
@@ -285,8 +288,9 @@ class VirtualPods:
             await asyncio.sleep(delay)
         while True:
             running.pod.advance_to(loop.time())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(running.wake.wait(), self.service_interval_s)
+            timer = loop.call_later(self.service_interval_s, running.wake.set)
+            await running.wake.wait()  # (not wait_for: it can swallow a cancellation in 3.11)
+            timer.cancel()
             running.wake.clear()
 
     async def close(self) -> None:
@@ -295,6 +299,7 @@ class VirtualPods:
                 running.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running.task
+        await asyncio.sleep(1.0)  # let HCI exchanges in flight finish before the loop closes
         if self._tmp is not None:
             self._tmp.cleanup()
 

@@ -6,22 +6,26 @@ the loop does not wait: it jumps the clock to the next scheduled timer. Every `a
 `wait_for` timeout and `call_later` therefore takes no wall time, and a run is deterministic for a
 given program (no thread, no real I/O). Real file descriptors still work (polled without waiting).
 If nothing is scheduled at all while something still waits, the loop waits for real I/O in short
-slices, as an ordinary loop would.
+slices, as an ordinary loop would, and after 5 s of wall time with nothing at all raises
+`SimulatedDeadlock` instead of hanging.
 
-    with asyncio.Runner(loop_factory=SimulatedTimeLoop) as runner:
-        runner.run(main())
-
-or `run_simulated(main())`.
+    run_simulated(main())
 """
 
 import asyncio
 import selectors
+import traceback
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 _FileObject = Any  # int | HasFileno (typeshed's private alias)
 _REAL_WAIT_S = 0.01
+_DEADLOCK_S = 5.0
+
+
+class SimulatedDeadlock(RuntimeError):
+    """Nothing can ever run again on the simulated loop (no timer, no I/O, no thread)."""
 
 
 class _SimulatedSelector(selectors.BaseSelector):
@@ -30,6 +34,7 @@ class _SimulatedSelector(selectors.BaseSelector):
     def __init__(self) -> None:
         self._real = selectors.DefaultSelector()
         self.now_s = 0.0
+        self.idle_waits = 0
 
     def register(
         self, fileobj: _FileObject, events: int, data: Any = None
@@ -49,7 +54,16 @@ class _SimulatedSelector(selectors.BaseSelector):
         if ready:
             return ready
         if timeout is None:
-            return self._real.select(_REAL_WAIT_S)
+            ready = self._real.select(_REAL_WAIT_S)
+            self.idle_waits = 0 if ready else self.idle_waits + 1
+            if self.idle_waits * _REAL_WAIT_S >= _DEADLOCK_S:
+                raise SimulatedDeadlock(
+                    f"nothing scheduled at simulated time {self.now_s:.3f} s and no I/O for "
+                    f"{_DEADLOCK_S:g} s of wall time: the program waits for something that "
+                    "can never happen"
+                )
+            return ready
+        self.idle_waits = 0
         if timeout > 0:
             self.now_s += timeout
         return []
@@ -72,7 +86,28 @@ class SimulatedTimeLoop(asyncio.SelectorEventLoop):
         return self._simulated.now_s
 
 
-def run_simulated(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` to completion on a fresh `SimulatedTimeLoop`."""
-    with asyncio.Runner(loop_factory=SimulatedTimeLoop) as runner:
-        return runner.run(main)
+def run_simulated(
+    main: Coroutine[Any, Any, T], *, timeout_s: float | None = None, cleanup_s: float = 5.0
+) -> T:
+    """Run `main` to completion on a fresh `SimulatedTimeLoop` (at most `timeout_s` of
+    simulated time: then TimeoutError, with where `main` waited); then cancel what is left and
+    give it `cleanup_s` of simulated time to end (a task that ignores cancellation cannot keep
+    a simulation of endless timers running)."""
+    loop = SimulatedTimeLoop()
+    try:
+        asyncio.set_event_loop(loop)
+        task = loop.create_task(main)
+        loop.run_until_complete(asyncio.wait([task], timeout=timeout_s))
+        if not task.done():
+            where = "".join(traceback.format_stack(task.get_stack()[-1])) if task.get_stack() else ""
+            raise TimeoutError(f"not done after {timeout_s} s of simulated time; waiting at\n{where}")
+        return task.result()
+    finally:
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=cleanup_s))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()

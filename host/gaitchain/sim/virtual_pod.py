@@ -35,6 +35,7 @@ from .params import ImuErrors
 FloatArray = NDArray[np.float64]
 
 SHIM_DIR: Final = Path(__file__).resolve().parent / "mpshim"
+_COUNT_OFFSET: Final = 20  # SAMPLES: the count byte after header (8), t_first_us (8), period (4)
 SEGMENT_CODES: Final = {"unassigned": 0, "pelvis": 1, "thigh": 2, "shank": 3, "foot": 4}
 
 
@@ -108,6 +109,9 @@ class VirtualPodConfig:
     step_s: float = 0.005
     stream_orientation: bool = False
     errors: ImuErrors = field(default_factory=ImuErrors)
+    chip_step_s: float = 0.0
+    """The chip emulation catches up at most this often (0: every step); larger is faster
+    (the walker's kinematics are evaluated per catch-up) and delivers samples in bursts."""
     bonds_path: str | None = None
     """Where the pod keeps its bond keys (`pod/bonds.py`); None keeps none."""
 
@@ -137,6 +141,10 @@ class VirtualPod:
         self.resets = 0
         self.boots = 0
         self.reset_requested = False
+        self.produced: list[tuple[int, int, int]] = []
+        """(boot, seq, samples) of every batch the firmware made, for tests to count against."""
+        self.never_sent = 0
+        """Samples in batches that had not left the pod when it rebooted (gone with its RAM)."""
         self.now_s = config.boot_s
         self._boot(config.boot_s)
 
@@ -144,6 +152,7 @@ class VirtualPod:
         """Power on at true time `boot_s`: a fresh chip (its clock starts at 0) and firmware."""
         config, modules = self.config, self._modules
         self.boot_s = boot_s
+        self.chip_s = 0.0
         self.boots += 1
         self.chip = Lsm6dsv16xEmulator(
             self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
@@ -171,10 +180,28 @@ class VirtualPod:
             boot_id=int(self.rng.integers(1, 2**30)),
         )
         self.chip.on_int1_rising = self._interrupt
+        firmware_on_batch = self.pod._on_batch
+        boot = self.boots
+
+        def on_batch(message: Any, seq: int) -> None:
+            self.produced.append((boot, seq, int(message[_COUNT_OFFSET])))
+            firmware_on_batch(message, seq)
+
+        self.pod._on_batch = on_batch
+
+    def produced_samples(self, boot: int | None = None) -> int:
+        """Samples the firmware put into batches (of one boot, from 1, or of all)."""
+        return sum(n for b, _, n in self.produced if boot is None or b == boot)
 
     def reboot(self) -> None:
         """Reset now (as `machine.reset()`): the BLE stack drops its link, the chip and the
         firmware start again; what was not sent is gone."""
+        sampler = self.pod.sampler
+        if sampler is not None:
+            unsent = self.pod.unsent_seq
+            self.never_sent += sum(
+                n for b, seq, n in self.produced if b == self.boots and seq >= unsent
+            )
         power_cycle = getattr(self.ble, "power_cycle", None)
         if power_cycle is not None:
             power_cycle()
@@ -214,7 +241,10 @@ class VirtualPod:
         while self.now_s < t_s - 1e-12:
             self.now_s = min(t_s, self.now_s + step)
             self.battery.elapsed_s = self.now_s - self.boot_s
-            self.chip.advance_to(self.now_s - self.boot_s)
+            chip_s = self.now_s - self.boot_s
+            if chip_s - self.chip_s >= self.config.chip_step_s - 1e-12:
+                self.chip.advance_to(chip_s)
+                self.chip_s = chip_s
             self.pod.service()
             if self.reset_requested:
                 self.reset_requested = False

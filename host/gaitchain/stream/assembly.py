@@ -282,6 +282,7 @@ class PodStream:
             case Status():
                 self.status = message
                 self.counters.other_messages += 1
+                self._on_status(message, host_receive_s)
             case _:
                 self.counters.other_messages += 1
         self._settle(host_receive_s)
@@ -435,6 +436,19 @@ class PodStream:
             return
         self._hold(epoch, seq, batch, now)
         self._advance(now)
+
+    def _on_status(self, status: Status, now: float) -> None:
+        """A `STATUS` names the newest batch the pod holds: batches up to it that never arrived
+        (lost on the air, and no later batch came to show the gap) are asked for, and are known
+        lost if the pod reboots first."""
+        epoch = self.epoch
+        if epoch.next_seq is None or status.backlog_packets == 0:
+            return
+        newest32 = (status.backlog_oldest_seq + status.backlog_packets - 1) % SEQ_MODULUS
+        newest = unwrap_seq(newest32, epoch.highest)
+        if epoch.highest < newest <= epoch.highest + self.reset_window_batches // 4:
+            self._open_gap(epoch, range(epoch.highest + 1, newest + 1), now)
+            epoch.highest = newest
 
     # -- sequence bookkeeping ----------------------------------------------------------------
     def _is_reboot(self, epoch: _Epoch, seq: int, batch: SampleBatch) -> bool:

@@ -60,7 +60,7 @@ class _Meter:
         return timed
 
 
-def run(minutes: float, rate_hz: int, tmp: Path) -> None:
+def run(minutes: float, rate_hz: int, tmp: Path) -> None:  # noqa: PLR0915
     seconds = minutes * 60.0
     meter = _Meter()
     original_init = StreamAssembler.__init__
@@ -76,9 +76,7 @@ def run(minutes: float, rate_hz: int, tmp: Path) -> None:
 
     async def main() -> tuple[Recorder, VirtualPods, dict[int, int]]:
         faults = AirFaults(notification_drop=0.05, delay_max_s=0.03)
-        pods = VirtualPods.walking(
-            5, minutes=minutes + 0.5, rate_hz=rate_hz, seed=7, faults=faults
-        )
+        pods = VirtualPods.walking(5, minutes=minutes + 0.5, rate_hz=rate_hz, seed=7, faults=faults)
         async with pods:
             targets = [PodTarget(pods.address(s.pod_id), s.pod_id) for s in pods.specs]
             recorder = Recorder(targets, tmp / f"journal-{rate_hz}.gcj", backend=pods.backend)
@@ -126,8 +124,8 @@ def run(minutes: float, rate_hz: int, tmp: Path) -> None:
         print(
             f"  pod {pod_id:04x} {pod.file:<16} produced {produced[pod_id]:7,} recorded "
             f"{len(pod.t_s):7,} missing {missing} duplicated {duplicated} lost at reboot: "
-            f"{reboot_lost} reported, {never_sent[pod_id]} never sent; gaps {c.gaps} resent {c.resent_received} "
-            f"duplicates dropped {c.duplicates}"
+            f"{reboot_lost} reported, {never_sent[pod_id]} never sent; gaps {c.gaps} "
+            f"resent {c.resent_received} duplicates dropped {c.duplicates}"
         )
     share = 100.0 * meter.cpu_s / seconds
     print(
@@ -141,7 +139,7 @@ def run(minutes: float, rate_hz: int, tmp: Path) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rates", type=int, nargs="+", default=[120, 240])
     options = parser.parse_args()

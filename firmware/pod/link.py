@@ -6,10 +6,11 @@ documentation: it types connection handles as memoryview (they are ints), gives 
 and accepts only bytes where any buffer works.
 
 The IRQ handler only records what happened (connection, MTU, encryption, control writes); the
-main loop acts on it. Bond keys (`_IRQ_GET_SECRET` / `_IRQ_SET_SECRET`) go to a `Bonds` store on
-flash when one is given, so a bonded host stays bonded across reboots. `send` notifies one message on the data characteristic and returns False,
-without raising, when there is no connection or the BLE stack is out of buffers (ENOMEM): the
-caller keeps the message and tries again later.
+main loop acts on it. Bond keys (`_IRQ_GET_SECRET` / `_IRQ_SET_SECRET`) go to a `Bonds` store
+on flash when one is given, so a bonded host stays bonded across reboots. `send` notifies one
+message on the data characteristic and returns False, without raising, when there is no
+connection or the BLE stack is out of buffers (ENOMEM): the caller keeps the message and tries
+again later.
 """
 
 import bluetooth

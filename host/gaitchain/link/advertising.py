@@ -55,7 +55,9 @@ def parse_advertising(data: bytes) -> AdvertisingFields:
         elif kind == _NAME_SHORT:
             short_name = body.decode("utf-8", "replace")
         elif kind in _UUID16:
-            out.service_uuids += [_uuid16(v) for (v,) in struct.iter_unpack("<H", body[: len(body) // 2 * 2])]
+            out.service_uuids += [
+                _uuid16(v) for (v,) in struct.iter_unpack("<H", body[: len(body) // 2 * 2])
+            ]
         elif kind in _UUID128:
             out.service_uuids += [_uuid128(body[k : k + 16]) for k in range(0, len(body) - 15, 16)]
         elif kind == _SERVICE_DATA_128 and len(body) >= 16:

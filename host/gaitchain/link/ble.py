@@ -32,7 +32,6 @@ from typing import Any
 
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
-
 from gaitchain.protocol import (
     Command,
     CommandCode,
@@ -67,11 +66,11 @@ async def scan_pods(
     backend: BleakBackend | None = None, *, timeout_s: float = 5.0
 ) -> list[PodAdvert]:
     """Pods advertising the gaitchain service, strongest first (scans for `timeout_s`)."""
+    options: dict[str, Any] = {}
+    if backend is not None and backend.scanner is not None:
+        options["backend"] = backend.scanner
     found = await BleakScanner.discover(
-        timeout=timeout_s,
-        return_adv=True,
-        service_uuids=[SERVICE_UUID],
-        backend=None if backend is None else backend.scanner,
+        timeout=timeout_s, return_adv=True, service_uuids=[SERVICE_UUID], **options
     )
     pods: list[PodAdvert] = []
     for device, advert in found.values():

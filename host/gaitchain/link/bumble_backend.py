@@ -230,9 +230,14 @@ class BumbleClient(BaseBleakClient):
             service = BleakGATTService(proxy, proxy.handle, _uuid_text(proxy.uuid))
             collection.add_service(service)
             for c in proxy.characteristics:
-                names = [name for bit, name in _PROPERTY_NAMES if c.properties & bit]
+                names: list[Any] = [name for bit, name in _PROPERTY_NAMES if c.properties & bit]
                 characteristic = BleakGATTCharacteristic(
-                    c, c.handle, _uuid_text(c.uuid), names, self._max_write, service  # type: ignore[arg-type]
+                    c,
+                    c.handle,
+                    _uuid_text(c.uuid),
+                    names,
+                    self._max_write,
+                    service,  # type: ignore[arg-type]
                 )
                 collection.add_characteristic(characteristic)
                 for d in c.descriptors:
@@ -306,7 +311,9 @@ class BumbleClient(BaseBleakClient):
         proxy: CharacteristicProxy[bytes] = characteristic.obj
         await proxy.write_value(bytes(data), with_response=response)  # type: ignore[arg-type]
 
-    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, data: SizedBuffer
+    ) -> None:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
         await proxy.write_value(bytes(data), with_response=True)  # type: ignore[arg-type]

@@ -41,7 +41,11 @@ def load_paired(path: Path) -> list[PairedPod]:
             raise ValueError("not a version-1 gaitchain paired-pods file")
         return [
             PairedPod(
-                str(p["address"]), int(p["pod_id"]), str(p["name"]), str(p["segment"]), str(p["side"])
+                str(p["address"]),
+                int(p["pod_id"]),
+                str(p["name"]),
+                str(p["segment"]),
+                str(p["side"]),
             )
             for p in data["pods"]
         ]

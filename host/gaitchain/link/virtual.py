@@ -38,7 +38,6 @@ from bumble.device import Device
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
-
 from gaitchain.sim.body import Body
 from gaitchain.sim.bumble_ble import BumbleBLE
 from gaitchain.sim.params import ImuErrors, Walker
@@ -89,7 +88,6 @@ class VirtualAir(LocalLink):
     def scan_response(self, address: hci.Address) -> bytes:
         """The scan response data `address` advertises with (empty if none)."""
         return self.scan_responses.get(address.to_string(with_type_qualifier=False), b"")
-
 
     def send_acl_data(
         self,
@@ -153,6 +151,7 @@ class ScanningController(Controller):
                     if report.event_type & flag:
                         report.data = air.scan_response(report.address)
         super().send_hci_packet(packet)
+
 
 @dataclass(frozen=True)
 class VirtualPodSpec:
@@ -248,7 +247,9 @@ class VirtualPods:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> Self:
-        controller = ScanningController("gaitchain-host", link=self.air, public_address=HOST_ADDRESS)
+        controller = ScanningController(
+            "gaitchain-host", link=self.air, public_address=HOST_ADDRESS
+        )
         self.central = await BumbleCentral.start(controller, keystore_path=self.host_keystore)
         for spec in self.specs:
             address = pod_address(spec.pod_id)
@@ -270,8 +271,9 @@ class VirtualPods:
                 step_s=self.service_interval_s,
                 chip_step_s=self.chip_step_s,
                 bonds_path=str(self.bonds_dir / f"bonds-{spec.pod_id:04x}.bin"),
-                **({} if self.errors is None else {"errors": self.errors}),
             )
+            if self.errors is not None:
+                config.errors = self.errors
             seed = int(self.rng.integers(0, 2**31))
             pod = VirtualPod(self.body, config, np.random.default_rng(seed), ble=ble)
             running = _RunningPod(pod, ble, controller)

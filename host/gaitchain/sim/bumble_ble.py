@@ -268,7 +268,7 @@ class BumbleBLE:
     async def _exchange_mtu(self, connection: Connection) -> None:
         try:
             await Peer(connection).request_mtu(int(self.configured.get("mtu", 23)))
-        except Exception:  # noqa: BLE001 - the central may have asked first or gone away
+        except Exception:
             return
 
     def power_cycle(self) -> None:
@@ -289,7 +289,7 @@ class BumbleBLE:
             return None
         try:
             return self._irq(event, data)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.irq_errors += 1
             return None
         finally:
@@ -305,7 +305,9 @@ class BumbleBLE:
         self._connections[handle] = connection
         self.advertising = False
         kind, address = self._address(connection)
-        connection.on(connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(handle))
+        connection.on(
+            connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(handle)
+        )
         connection.on(
             connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
             lambda: self.irq_event(IRQ_MTU_EXCHANGED, (handle, connection.att_mtu)),
@@ -362,4 +364,3 @@ _IO = {
     3: PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT,
     4: PairingDelegate.IoCapability.DISPLAY_OUTPUT_AND_KEYBOARD_INPUT,
 }
-

@@ -7,7 +7,7 @@ the loop does not wait: it jumps the clock to the next scheduled timer. Every `a
 given program (no thread, no real I/O). Real file descriptors still work (polled without waiting).
 If nothing is scheduled at all while something still waits, the loop waits for real I/O in short
 slices, as an ordinary loop would, and after 5 s of wall time with nothing at all raises
-`SimulatedDeadlock` instead of hanging.
+`SimulatedDeadlockError` instead of hanging.
 
     run_simulated(main())
 """
@@ -24,7 +24,7 @@ _REAL_WAIT_S = 0.01
 _DEADLOCK_S = 5.0
 
 
-class SimulatedDeadlock(RuntimeError):
+class SimulatedDeadlockError(RuntimeError):
     """Nothing can ever run again on the simulated loop (no timer, no I/O, no thread)."""
 
 
@@ -44,9 +44,7 @@ class _SimulatedSelector(selectors.BaseSelector):
     def unregister(self, fileobj: _FileObject) -> selectors.SelectorKey:
         return self._real.unregister(fileobj)
 
-    def modify(
-        self, fileobj: _FileObject, events: int, data: Any = None
-    ) -> selectors.SelectorKey:
+    def modify(self, fileobj: _FileObject, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._real.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
@@ -57,7 +55,7 @@ class _SimulatedSelector(selectors.BaseSelector):
             ready = self._real.select(_REAL_WAIT_S)
             self.idle_waits = 0 if ready else self.idle_waits + 1
             if self.idle_waits * _REAL_WAIT_S >= _DEADLOCK_S:
-                raise SimulatedDeadlock(
+                raise SimulatedDeadlockError(
                     f"nothing scheduled at simulated time {self.now_s:.3f} s and no I/O for "
                     f"{_DEADLOCK_S:g} s of wall time: the program waits for something that "
                     "can never happen"
@@ -99,8 +97,12 @@ def run_simulated(
         task = loop.create_task(main)
         loop.run_until_complete(asyncio.wait([task], timeout=timeout_s))
         if not task.done():
-            where = "".join(traceback.format_stack(task.get_stack()[-1])) if task.get_stack() else ""
-            raise TimeoutError(f"not done after {timeout_s} s of simulated time; waiting at\n{where}")
+            where = (
+                "".join(traceback.format_stack(task.get_stack()[-1])) if task.get_stack() else ""
+            )
+            raise TimeoutError(
+                f"not done after {timeout_s} s of simulated time; waiting at\n{where}"
+            )
         return task.result()
     finally:
         tasks = asyncio.all_tasks(loop)

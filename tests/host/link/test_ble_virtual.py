@@ -10,8 +10,16 @@ import pytest
 from bleak import BleakClient
 from gaitchain.link.ble import PodLinkError, PodTarget, Recorder, scan_pods
 from gaitchain.link.virtual import AirFaults, VirtualPods
-from gaitchain.protocol import Command, CommandCode, CommandResult, Reply, Segment, Side, decode
-from gaitchain.protocol import encode
+from gaitchain.protocol import (
+    Command,
+    CommandCode,
+    CommandResult,
+    Reply,
+    Segment,
+    Side,
+    decode,
+    encode,
+)
 from gaitchain.protocol.spec import CONTROL_CHAR_UUID, DATA_CHAR_UUID
 from gaitchain.sim.simtime import run_simulated
 from gaitchain.stream import journal_to_recording
@@ -96,7 +104,9 @@ def test_real_att_mtu_notifications_bonding_and_bonds_surviving_a_reboot(tmp_pat
 def test_unpaired_pod_is_refused_without_pairing(tmp_path: Path) -> None:
     async def main() -> tuple[Recorder, PodLinkError | None]:
         async with VirtualPods.walking(1, minutes=0.5) as pods:
-            recorder = Recorder(_targets(pods), tmp_path / "j.gcj", backend=pods.backend, pair=False)
+            recorder = Recorder(
+                _targets(pods), tmp_path / "j.gcj", backend=pods.backend, pair=False
+            )
             task = asyncio.get_running_loop().create_task(recorder.run())
             await asyncio.sleep(5.0)
             recorder.stop()
@@ -113,7 +123,9 @@ def _record(
 ) -> tuple[Recorder, VirtualPods, dict[int, int], object]:
     async def main() -> tuple[Recorder, VirtualPods, dict[int, int]]:
         faults = AirFaults(notification_drop=0.05, delay_max_s=0.03)
-        pods = VirtualPods.walking(5, minutes=seconds / 60 + 0.5, rate_hz=rate_hz, seed=3, faults=faults)
+        pods = VirtualPods.walking(
+            5, minutes=seconds / 60 + 0.5, rate_hz=rate_hz, seed=3, faults=faults
+        )
         async with pods:
             recorder = Recorder(_targets(pods), tmp_path / "j.gcj", backend=pods.backend)
             task = asyncio.get_running_loop().create_task(recorder.run())
@@ -145,7 +157,9 @@ def test_five_pods_lose_nothing_through_drops_disconnects_and_a_reboot(
     Batches a pod made but had not sent when it rebooted die with its RAM and cannot be seen by
     the host; they are left out of what is expected (`never_sent`), everything else must be
     recorded exactly once or reported lost because of the reboot."""
-    recorder, pods, produced, recording = _record(tmp_path, rate_hz, 60.0 if rate_hz == 120 else 30.0)
+    recorder, pods, produced, recording = _record(
+        tmp_path, rate_hz, 60.0 if rate_hz == 120 else 30.0
+    )
     assert pods.air.notifications_dropped > 0.03 * pods.air.notifications
     files = {p.extra["pod_id"]: p for p in recording.pods}  # type: ignore[attr-defined]
     assert sorted(files) == sorted(produced)

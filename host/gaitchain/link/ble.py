@@ -426,8 +426,8 @@ class Recorder:
         finally:
             for task in tasks:
                 task.cancel()
-            self.assembler.finish(loop.time())
-            self._count(self.assembler)
+            for chunk in self.assembler.finish(loop.time()):
+                self.samples[chunk.pod_id] = self.samples.get(chunk.pod_id, 0) + chunk.count
             self.journal.close()
 
     def stop(self) -> None:

@@ -211,6 +211,8 @@ class VirtualPods:
         self.air = VirtualAir(faults, self.rng)
         self.pods: dict[int, _RunningPod] = {}
         self.central: BumbleCentral | None = None
+        self.t0_s = 0.0
+        """The loop's time when the pods started: true time 0 of the walker and the pods."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -247,6 +249,7 @@ class VirtualPods:
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> Self:
+        self.t0_s = asyncio.get_running_loop().time()
         controller = ScanningController(
             "gaitchain-host", link=self.air, public_address=HOST_ADDRESS
         )
@@ -285,11 +288,11 @@ class VirtualPods:
 
     async def _run(self, running: _RunningPod, spec: VirtualPodSpec) -> None:
         loop = asyncio.get_running_loop()
-        delay = spec.boot_s - loop.time()
+        delay = spec.boot_s - (loop.time() - self.t0_s)
         if delay > 0:
             await asyncio.sleep(delay)
         while True:
-            running.pod.advance_to(loop.time())
+            running.pod.advance_to(loop.time() - self.t0_s)
             timer = loop.call_later(self.service_interval_s, running.wake.set)
             await running.wake.wait()  # (not wait_for: it can swallow a cancellation in 3.11)
             timer.cancel()
@@ -344,7 +347,7 @@ class VirtualPods:
     def reboot(self, pod_id: int) -> None:
         """The pod resets now (power glitch, watchdog)."""
         running = self.pods[pod_id]
-        running.pod.advance_to(asyncio.get_running_loop().time())
+        running.pod.advance_to(asyncio.get_running_loop().time() - self.t0_s)
         running.pod.reboot()
         running.wake.set()
 

@@ -232,8 +232,8 @@ class ClockModel:
         self._x = np.zeros(64)
         self._lo = np.zeros(64)
         self._hi = np.zeros(64)
-        self._start = 0
-        self._end = 0
+        self._start: int = 0
+        self._end: int = 0
         self._edge_x_s = 0.0
         self._edge_y_s = 0.0
         self._slope = 0.0

@@ -13,6 +13,7 @@ import bluetooth
 import machine
 import micropython
 from pod import board, config
+from pod.bonds import Bonds
 from pod.controller import Pod
 from pod.imu.lsm6dsv16x import Lsm6dsv16x
 from pod.link import BleLink
@@ -86,7 +87,7 @@ def main() -> None:
     pin, pins_defaulted, _pin_problems = board.load(settings["board"])
     i2c = machine.I2C(0, sda=machine.Pin(pin["sda"]), scl=machine.Pin(pin["scl"]), freq=400000)
     imu = Lsm6dsv16x(i2c)
-    link = BleLink(bluetooth.BLE(), settings["pod_id"])
+    link = BleLink(bluetooth.BLE(), settings["pod_id"], Bonds())
     battery = board.Battery(machine.ADC(machine.Pin(pin["vbat"])))
     led = board.Led(machine.Pin(pin["led"], machine.Pin.OUT), pin["led_active_low"])
     boot_id = random.getrandbits(30)

@@ -66,6 +66,21 @@ class ChipClock:
         self.t_hi = self._us_hi
         self.t_lo = self._us_lo
 
+    def at(self, lo16: int, hi16: int) -> None:
+        """The time of any reading into `t_hi`, `t_lo`: a newer one moves the reference
+        (`advance`), an older one (up to 2^22 ticks, 91 s, back) is dated with `back`. A ping
+        answered while samples older than it still wait in the FIFO needs this."""
+        if not self.started:
+            self.advance(lo16, hi16)
+            return
+        delta = self.delta_ticks(lo16, hi16)
+        if delta >= 0:
+            self.advance(lo16, hi16)
+        elif -delta <= _MAX_STEP_TICKS:
+            self.back(-delta)
+        else:
+            raise ValueError("the tick counter went backwards")
+
     def _add(self, us: int) -> None:
         lo = self._us_lo + us
         self._us_hi += lo >> _LO_BITS

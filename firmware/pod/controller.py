@@ -157,6 +157,10 @@ class Pod:
             watermark_words=self._batch * words_per_sample + self._batch // 8 + 1,
             quaternion=orientation,
         )
+        if not self.clock.started:  # device time starts no later than the first sample
+            self.imu.read_timestamp(self._timestamp)
+            ts = self._timestamp
+            self.clock.advance(ts[0] | (ts[1] << 8), ts[2] | (ts[3] << 8))
         self.encoder = SampleEncoder(self.pod_id, self._batch, self._layout)
         self._size_backlog(rate_hz)
         self.backlog.set_message_bytes(p.SAMPLES_PREFIX_BYTES + record * self._batch)

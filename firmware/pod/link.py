@@ -6,19 +6,25 @@ documentation: it types connection handles as memoryview (they are ints), gives 
 and accepts only bytes where any buffer works.
 
 The IRQ handler only records what happened (connection, MTU, encryption, control writes); the
-main loop acts on it. `send` notifies one message on the data characteristic and returns False,
-without raising, when there is no connection or the BLE stack is out of buffers (ENOMEM): the
-caller keeps the message and tries again later.
+main loop acts on it. Bond keys (`_IRQ_GET_SECRET` / `_IRQ_SET_SECRET`) go to a `Bonds` store
+on flash when one is given, so a bonded host stays bonded across reboots. `send` notifies one
+message on the data characteristic and returns False, without raising, when there is no
+connection or the BLE stack is out of buffers (ENOMEM): the caller keeps the message and tries
+again later.
 """
 
 import bluetooth
 from micropython import const
+
+from .bonds import Bonds
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
 _IRQ_GATTS_WRITE = const(3)
 _IRQ_MTU_EXCHANGED = const(21)
 _IRQ_ENCRYPTION_UPDATE = const(28)
+_IRQ_GET_SECRET = const(29)
+_IRQ_SET_SECRET = const(30)
 _ENOMEM = const(12)
 _PREFERRED_MTU = const(247)
 _MAX_PENDING_WRITES = const(8)
@@ -66,9 +72,10 @@ def scan_response(segment: int, side: int, battery_pct: int, pod_id: int) -> byt
 class BleLink:
     """One connection at a time; the pod is a peripheral."""
 
-    def __init__(self, ble: "bluetooth.BLE", pod_id: int) -> None:
+    def __init__(self, ble: "bluetooth.BLE", pod_id: int, bonds: "Bonds | None" = None) -> None:
         self._ble = ble
         self.pod_id = pod_id
+        self.bonds = bonds
         ble.active(True)
         ble.config(gap_name="gaitchain-%04x" % pod_id, mtu=_PREFERRED_MTU)
         ble.config(bond=True, le_secure=True, mitm=False, io=_IO_NO_INPUT_OUTPUT)
@@ -98,7 +105,11 @@ class BleLink:
     def connected(self) -> bool:
         return self.conn >= 0
 
-    def _irq(self, event: int, data: tuple) -> None:
+    def _irq(self, event: int, data: tuple) -> object:
+        if event == _IRQ_GET_SECRET:
+            return self.bonds.get(data[0], data[1], data[2]) if self.bonds is not None else None
+        if event == _IRQ_SET_SECRET:
+            return self.bonds.set(data[0], data[1], data[2]) if self.bonds is not None else False
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
             self.mtu = 23
@@ -123,6 +134,7 @@ class BleLink:
         elif event == _IRQ_ENCRYPTION_UPDATE and data[0] == self.conn:
             self.encrypted = bool(data[1])
             self.bonded = bool(data[3])
+        return None
 
     def advertise(self, segment: int, side: int, battery_pct: int) -> None:
         self._ble.gap_advertise(

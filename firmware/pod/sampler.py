@@ -212,11 +212,7 @@ class Sampler:
             return 0
         self._start_known = False
         clock = self._clock
-        behind = -clock.delta_ticks(self._start_lo, self._start_hi) if clock.started else 0
-        if behind > 0:  # a ping read the clock after this batch's first sample
-            clock.back(behind)
-        else:
-            clock.advance(self._start_lo, self._start_hi)
+        clock.at(self._start_lo, self._start_hi)
         message = self._encoder.finish(
             self.seq, clock.t_hi, clock.t_lo, self.period_ns, count, self._flags
         )

@@ -90,3 +90,15 @@ def test_clock_allocates_nothing():
             clock.back(1000)
     finally:
         micropython.heap_unlock()
+
+
+def test_older_reading_is_dated_without_moving_the_reference():
+    clock = ChipClock()
+    clock.advance(*_halves(0))
+    clock.advance(*_halves(46080))  # a ping read the counter at 1 s
+    clock.at(*_halves(23040))  # a batch whose first sample was at 0.5 s
+    assert _us(clock) == 500000
+    clock.at(*_halves(69120))
+    assert _us(clock) == 1500000
+    error = raises(ValueError, clock.at, *_halves(69120 - (1 << 22) - 1))
+    assert "backwards" in str(error)

@@ -10,6 +10,7 @@ from . import (
     calibrate_commands,
     chain_commands,
     fusion_commands,
+    link_commands,
     live_commands,
     pod_commands,
     protocol_commands,
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     steplog_commands.register(commands)
     live_commands.register(commands)
     chain_commands.register(commands)
+    link_commands.register(commands)
     return parser
 
 

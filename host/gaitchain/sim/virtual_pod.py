@@ -35,6 +35,7 @@ from .params import ImuErrors
 FloatArray = NDArray[np.float64]
 
 SHIM_DIR: Final = Path(__file__).resolve().parent / "mpshim"
+_COUNT_OFFSET: Final = 20  # SAMPLES: the count byte after header (8), t_first_us (8), period (4)
 SEGMENT_CODES: Final = {"unassigned": 0, "pelvis": 1, "thigh": 2, "shank": 3, "foot": 4}
 
 
@@ -57,6 +58,7 @@ def load_firmware() -> dict[str, ModuleType]:
     names = (
         "pod.controller",
         "pod.link",
+        "pod.bonds",
         "pod.imu.lsm6dsv16x",
         "pod.protocol",
         "pod.steplog",
@@ -116,24 +118,54 @@ class VirtualPodConfig:
     log_full_policy: str = "stop"
     serial_port: Any = None
     """A byte port (`read(n)` returning at once, `write(buf)`) for the pod's USB serial link."""
+    chip_step_s: float = 0.0
+    """The chip emulation catches up at most this often (0: every step); larger is faster
+    (the walker's kinematics are evaluated per catch-up) and delivers samples in bursts."""
+    bonds_path: str | None = None
+    """Where the pod keeps its bond keys (`pod/bonds.py`); None keeps none."""
 
 
 class VirtualPod:
-    def __init__(self, body: Body, config: VirtualPodConfig, rng: np.random.Generator) -> None:
-        modules = load_firmware()
+    """`ble` is the BLE stack the firmware runs on: MicroPython's `bluetooth.BLE` API, by default
+    the emulated peripheral of `mpshim` (tests play the central), or `BumbleBLE` (a real BLE
+    stack on a virtual link, see `gaitchain.link.virtual`)."""
+
+    def __init__(
+        self,
+        body: Body,
+        config: VirtualPodConfig,
+        rng: np.random.Generator,
+        *,
+        ble: Any = None,
+    ) -> None:
+        self._modules = load_firmware()
         self.config = config
         self.body = body
+        self.rng = rng
         spec = PodSpec(config.segment, config.side, float(config.rate_hz), config.clock_ppm)
         self.sensor = PodSensor(body, spec, config.errors, rng)
-        self.boot_s = config.boot_s
-        self.chip = Lsm6dsv16xEmulator(
-            self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
-        )
-        self.ble: Any = modules["bluetooth"].BLE()
+        self.ble: Any = self._modules["bluetooth"].BLE() if ble is None else ble
         self.battery = Battery()
         self.led = Led()
         self.resets = 0
+        self.boots = 0
+        self.reset_requested = False
+        self.produced: list[tuple[int, int, int]] = []
+        """(boot, seq, samples) of every batch the firmware made, for tests to count against."""
+        self.never_sent = 0
+        """Samples in batches that had not left the pod when it rebooted (gone with its RAM)."""
         self.now_s = config.boot_s
+        self._boot(config.boot_s)
+
+    def _boot(self, boot_s: float) -> None:
+        """Power on at true time `boot_s`: a fresh chip (its clock starts at 0) and firmware."""
+        config, modules = self.config, self._modules
+        self.boot_s = boot_s
+        self.chip_s = 0.0
+        self.boots += 1
+        self.chip = Lsm6dsv16xEmulator(
+            self._signal, oscillator_ppm=config.clock_ppm, orientation=self._orientation
+        )
         settings = {
             "pod_id": config.pod_id,
             "segment": config.segment,
@@ -146,8 +178,9 @@ class VirtualPod:
             "log_full_policy": config.log_full_policy,
         }
         driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
-        link = modules["pod.link"].BleLink(self.ble, config.pod_id)
-        boot_id = int(rng.integers(1, 2**30))
+        bonds = modules["pod.bonds"].Bonds(config.bonds_path) if config.bonds_path else None
+        link = modules["pod.link"].BleLink(self.ble, config.pod_id, bonds)
+        boot_id = int(self.rng.integers(1, 2**30))
         self.flash: Any = None
         steplog: Any = None
         if config.log_sectors:
@@ -169,6 +202,34 @@ class VirtualPod:
             serial=serial,
         )
         self.chip.on_int1_rising = self._interrupt
+        firmware_on_batch = self.pod._on_batch
+        boot = self.boots
+
+        def on_batch(message: Any, seq: int) -> None:
+            self.produced.append((boot, seq, int(message[_COUNT_OFFSET])))
+            firmware_on_batch(message, seq)
+
+        self.pod._on_batch = on_batch
+
+    def produced_samples(self, boot: int | None = None) -> int:
+        """Samples the firmware put into batches (of one boot, from 1, or of all)."""
+        return sum(n for b, _, n in self.produced if boot is None or b == boot)
+
+    def reboot(self) -> None:
+        """Reset now (as `machine.reset()`): the BLE stack drops its link, the chip and the
+        firmware start again; what was not sent is gone."""
+        sampler = self.pod.sampler
+        if sampler is not None:
+            unsent = self.pod.unsent_seq
+            self.never_sent += sum(
+                n for b, seq, n in self.produced if b == self.boots and seq >= unsent
+            )
+        power_cycle = getattr(self.ble, "power_cycle", None)
+        if power_cycle is not None:
+            power_cycle()
+        elif getattr(self.ble, "conn", None) is not None:
+            self.ble.disconnect()
+        self._boot(self.now_s)
 
     def _signal(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The chip's physical time starts at power-on: `boot_s` on the true time base."""
@@ -192,7 +253,9 @@ class VirtualPod:
         return int((self.now_s - self.boot_s) * 1000)
 
     def _reset(self) -> None:
+        """The firmware asked for `machine.reset()`: done after the current main-loop pass."""
         self.resets += 1
+        self.reset_requested = True
 
     def advance_to(self, t_s: float) -> None:
         """Run the pod up to true time `t_s` (chip sampling, interrupts, main-loop passes)."""
@@ -200,8 +263,14 @@ class VirtualPod:
         while self.now_s < t_s - 1e-12:
             self.now_s = min(t_s, self.now_s + step)
             self.battery.elapsed_s = self.now_s - self.boot_s
-            self.chip.advance_to(self.now_s - self.boot_s)
+            chip_s = self.now_s - self.boot_s
+            if chip_s - self.chip_s >= self.config.chip_step_s - 1e-12:
+                self.chip.advance_to(chip_s)
+                self.chip_s = chip_s
             self.pod.service()
+            if self.reset_requested:
+                self.reset_requested = False
+                self.reboot()
 
     @property
     def segment_code(self) -> int:

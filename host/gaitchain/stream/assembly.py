@@ -282,6 +282,7 @@ class PodStream:
             case Status():
                 self.status = message
                 self.counters.other_messages += 1
+                self._on_status(message, host_receive_s)
             case _:
                 self.counters.other_messages += 1
         self._settle(host_receive_s)
@@ -435,6 +436,19 @@ class PodStream:
             return
         self._hold(epoch, seq, batch, now)
         self._advance(now)
+
+    def _on_status(self, status: Status, now: float) -> None:
+        """A `STATUS` names the newest batch the pod holds: batches up to it that never arrived
+        (lost on the air, and no later batch came to show the gap) are asked for, and are known
+        lost if the pod reboots first."""
+        epoch = self.epoch
+        if epoch.next_seq is None or status.backlog_packets == 0:
+            return
+        newest32 = (status.backlog_oldest_seq + status.backlog_packets - 1) % SEQ_MODULUS
+        newest = unwrap_seq(newest32, epoch.highest)
+        if epoch.highest < newest <= epoch.highest + self.reset_window_batches // 4:
+            self._open_gap(epoch, range(epoch.highest + 1, newest + 1), now)
+            epoch.highest = newest
 
     # -- sequence bookkeeping ----------------------------------------------------------------
     def _is_reboot(self, epoch: _Epoch, seq: int, batch: SampleBatch) -> bool:
@@ -756,6 +770,14 @@ class StreamAssembler:
         if self.journal is not None:
             self.journal.poll()
         return out
+
+    def sent(self, pod_id: int, data: bytes, host_send_s: float | None = None) -> None:
+        """A message the transport wrote to the pod on its own (a command): journaled as sent
+        and noted by the pod's stream."""
+        now = self.now_s() if host_send_s is None else host_send_s
+        if self.journal is not None:
+            self.journal.sent(pod_id, now, data)
+        self.stream(pod_id).note_sent(data, now)
 
     def link_down(self, pod_id: int, now_s: float | None = None) -> None:
         now = self.now_s() if now_s is None else now_s

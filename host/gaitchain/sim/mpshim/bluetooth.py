@@ -6,7 +6,8 @@ It follows the documented API of `bluetooth.BLE`: `active`, `config`, `irq`,
 `gatts_register_services` (handles in declaration order), `gatts_write`, `gatts_read`,
 `gatts_set_buffer`, `gatts_notify`, `gap_advertise`, `gap_disconnect`, `gattc_exchange_mtu`,
 and delivers IRQ events with the documented codes and data tuples. A test plays the central:
-`connect`, `write` (control writes), `exchange_mtu`, `encrypt`, `disconnect`, and reads what the
+`connect`, `write` (control writes), `exchange_mtu`, `encrypt`, `set_secret` / `get_secret` (what
+the stack does with bond keys), `disconnect`, and reads what the
 pod notified from `notified`. `notify_capacity` models the stack's buffer: when that many
 notifications are outstanding, `gatts_notify` raises OSError(ENOMEM) until `drain` frees them, as
 NimBLE does on a busy link.
@@ -22,6 +23,8 @@ IRQ_CENTRAL_DISCONNECT = 2
 IRQ_GATTS_WRITE = 3
 IRQ_MTU_EXCHANGED = 21
 IRQ_ENCRYPTION_UPDATE = 28
+IRQ_GET_SECRET = 29
+IRQ_SET_SECRET = 30
 
 ENOMEM = 12
 ENOTCONN = 128
@@ -131,9 +134,19 @@ class BLE:
         self.exchange_requested = conn_handle
 
     # -- the central's side, for tests --------------------------------------------------
-    def _event(self, event: int, data: tuple) -> None:
+    def _event(self, event: int, data: tuple) -> object:
         if self._irq is not None:
-            self._irq(event, data)  # type: ignore[operator]
+            return self._irq(event, data)  # type: ignore[operator]
+        return None
+
+    def set_secret(self, sec_type: int, key: bytes, value: object) -> object:
+        """The stack stores a bond secret (None deletes it): the pod's answer."""
+        return self._event(IRQ_SET_SECRET, (sec_type, memoryview(key), value))
+
+    def get_secret(self, sec_type: int, index: int, key: object) -> object:
+        """The stack looks a bond secret up (key None: the index-th of that type)."""
+        view = None if key is None else memoryview(key)  # type: ignore[arg-type]
+        return self._event(IRQ_GET_SECRET, (sec_type, index, view))
 
     def connect(self, conn_handle: int = 1) -> None:
         self.conn = conn_handle

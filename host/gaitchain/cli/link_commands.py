@@ -4,14 +4,12 @@
 on a virtual BLE link (Bumble), in real time, for trying things without hardware.
 """
 
-# pyright: basic
-
 import argparse
 import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from ..link.advertising import PodAdvert
@@ -23,7 +21,7 @@ from .common import Commands
 
 
 @contextlib.asynccontextmanager
-async def _backend(virtual: int) -> AsyncIterator[BleakBackend | None]:
+async def _backend(virtual: int) -> AsyncGenerator[BleakBackend | None]:
     """The platform's BLE (None), or `virtual` virtual pods' Bumble backend."""
     if not virtual:
         yield None

@@ -20,8 +20,6 @@ synchronous and cheap; writes to a pod go through one queue per pod, in order. A
 event loop's clock, so the same code runs in real time and on simulated time.
 """
 
-# pyright: basic
-
 import asyncio
 import contextlib
 import logging

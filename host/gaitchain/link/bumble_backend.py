@@ -14,8 +14,6 @@ pairing ("just works") with keys kept in the central's key store (a JSON file, o
 disconnects reported through bleak's `disconnected_callback`.
 """
 
-# pyright: basic
-
 import asyncio
 import contextlib
 import uuid
@@ -139,7 +137,7 @@ class BumbleScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         device = self.central.device
-        device.remove_listener(device.EVENT_ADVERTISEMENT, self._on_advertisement)
+        device.remove_listener(device.EVENT_ADVERTISEMENT, self._on_advertisement)  # pyright: ignore[reportUnknownMemberType] (Bumble leaves the listener's type open)
         await device.stop_scanning()
 
     def _on_advertisement(self, advertisement: Advertisement) -> None:
@@ -214,7 +212,7 @@ class BumbleClient(BaseBleakClient):
             await peer.request_mtu(REQUESTED_MTU)
             await peer.discover_services()
             for service in peer.services:
-                await service.discover_characteristics()
+                await service.discover_characteristics()  # pyright: ignore[reportUnknownMemberType] (untyped default in Bumble)
                 for characteristic in service.characteristics:
                     await characteristic.discover_descriptors()
             self.services = self._collection(peer)
@@ -328,4 +326,4 @@ class BumbleClient(BaseBleakClient):
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.unsubscribe()
+        await proxy.unsubscribe()  # pyright: ignore[reportUnknownMemberType] (untyped parameter in Bumble)

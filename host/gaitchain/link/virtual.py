@@ -20,8 +20,6 @@ packet (order kept per direction, as a BLE link keeps it), `drop_link` (the pod 
 for a while: the link times out, its advertising is not heard), `reboot` (the pod resets).
 """
 
-# pyright: basic
-
 import asyncio
 import contextlib
 import tempfile
@@ -199,7 +197,7 @@ class VirtualPods:
         self.specs = specs
         self.body = body
         self.faults = faults
-        self.rng = np.random.default_rng(seed)
+        self.rng: np.random.Generator = np.random.default_rng(seed)
         self.service_interval_s = service_interval_s
         self.chip_step_s = chip_step_s
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -278,7 +276,7 @@ class VirtualPods:
             )
             if self.errors is not None:
                 config.errors = self.errors
-            seed = int(self.rng.integers(0, 2**31))
+            seed = int(self.rng.integers(0, 2**31))  # pyright: ignore[reportUnknownArgumentType] (numpy's overloads resolve to Unknown here under strict)
             pod = VirtualPod(self.body, config, np.random.default_rng(seed), ble=ble)
             running = _RunningPod(pod, ble, controller)
             ble_wake: Callable[[], None] = running.wake.set

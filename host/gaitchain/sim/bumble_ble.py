@@ -26,8 +26,6 @@ Bumble is asynchronous and MicroPython's API is not: calls that need the stack (
 notify, disconnect, MTU exchange) are started as tasks on the running event loop, in call order.
 """
 
-# pyright: basic
-
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
@@ -305,9 +303,14 @@ class BumbleBLE:
         self._connections[handle] = connection
         self.advertising = False
         kind, address = self._address(connection)
-        connection.on(
-            connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(handle)
-        )
+
+        def disconnected(_reason: object) -> None:
+            self._on_disconnection(handle)
+
+        def paired(_keys: object) -> None:
+            self._encryption(connection)
+
+        connection.on(connection.EVENT_DISCONNECTION, disconnected)
         connection.on(
             connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
             lambda: self.irq_event(IRQ_MTU_EXCHANGED, (handle, connection.att_mtu)),
@@ -315,7 +318,7 @@ class BumbleBLE:
         connection.on(
             connection.EVENT_CONNECTION_ENCRYPTION_CHANGE, lambda: self._encryption(connection)
         )
-        connection.on(connection.EVENT_PAIRING, lambda _keys: self._encryption(connection))
+        connection.on(connection.EVENT_PAIRING, paired)
         self.irq_event(IRQ_CENTRAL_CONNECT, (handle, kind, memoryview(address)))
 
     def _on_disconnection(self, handle: int) -> None:
@@ -346,9 +349,11 @@ class BumbleBLE:
         mitm = bool(self.configured.get("mitm", False))
         io = int(self.configured.get("io", 3))
         delegate = PairingDelegate(io_capability=PairingDelegate.IoCapability(_IO[io]))
-        self.device.pairing_config_factory = lambda _connection: PairingConfig(
-            sc=secure, mitm=mitm, bonding=bond, delegate=delegate
-        )
+
+        def pairing_config(_connection: object) -> PairingConfig:
+            return PairingConfig(sc=secure, mitm=mitm, bonding=bond, delegate=delegate)
+
+        self.device.pairing_config_factory = pairing_config
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -27,6 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from ..fusion.heading import wrap_rad, yaw_of
+
 FloatArray = NDArray[np.float64]
 SIDES: Final = ("left", "right")
 JOINT_ANGLES: Final = (
@@ -75,10 +77,7 @@ def pelvic_angles(pelvis: FloatArray, heading_rad: FloatArray) -> dict[str, Floa
 def progression_angle_deg(segment: FloatArray, heading_rad: FloatArray, side: str) -> FloatArray:
     """A segment's forward axis about the vertical relative to the walking direction, internal
     (toward the body's midline) positive."""
-    forward = segment[:, :, 0]
-    yaw = np.arctan2(forward[:, 1], forward[:, 0])
-    wrapped = (yaw - heading_rad + np.pi) % (2 * np.pi) - np.pi
-    return -side_sign(side) * np.degrees(wrapped)
+    return -side_sign(side) * np.degrees(wrap_rad(yaw_of(segment[:, :, 0]) - heading_rad))
 
 
 def chain_angles(

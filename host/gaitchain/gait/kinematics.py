@@ -22,7 +22,7 @@ from scipy.ndimage import uniform_filter1d
 from scipy.spatial.transform import Rotation, Slerp
 
 from ..fusion.alignment import AlignmentError, SegmentAlignment
-from ..fusion.heading import CommonHeading, PodHeadingInput, yaw_of
+from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
 from ..fusion.orientation import VqfOrientation
 from ..io.recording import PodRecording, Recording
 
@@ -78,7 +78,7 @@ def stride_mean_heading(yaw_rad: FloatArray, rate_hz: float, stride_s: float) ->
     """Yaw averaged over one stride (unwrapped first), wrapped to [-pi, pi)."""
     size = max(1, round(stride_s * rate_hz))
     smooth = uniform_filter1d(np.unwrap(yaw_rad), size=size, mode="nearest")
-    return (smooth + np.pi) % (2 * np.pi) - np.pi
+    return wrap_rad(smooth)
 
 
 def segment_kinematics(

@@ -23,9 +23,10 @@ from numpy.typing import NDArray
 from scipy.signal import lfilter
 from scipy.spatial.transform import Rotation
 
+from ..gait.angles import SIDES, side_sign
+
 FloatArray = NDArray[np.float64]
 
-SIDE_SIGN: Final = {"left": 1.0, "right": -1.0}
 CHANNELS: Final = (
     "pelvis_obliquity_deg",
     "pelvis_rotation_deg",
@@ -92,9 +93,9 @@ class SegmentAngles:
                 Trace("pelvis_obliquity_deg", t_s, roll),
                 Trace("pelvis_rotation_deg", t_s, rotation),
             ]
-        if side not in SIDE_SIGN:
+        if side not in SIDES:
             return []
-        sign = SIDE_SIGN[side]
+        sign = side_sign(side)
         if segment == "shank":
             old_t, old_roll = self._shank_roll.get(side, (np.zeros(0), np.zeros(0)))
             keep = self.shank_keep

@@ -49,6 +49,7 @@ from .bumble_backend import HOST_ADDRESS, BleakBackend, BumbleCentral
 _ATT_CID = b"\x04\x00"
 _ATT_NOTIFICATION = 0x1B
 _CONNECTION_TIMEOUT = 0x08
+_ORDER_STEP_S = 1e-9
 PLACEMENTS = (
     ("pelvis", "center"),
     ("shank", "left"),
@@ -109,7 +110,9 @@ class VirtualAir(LocalLink):
         if self.faults.delay_max_s > 0:
             at += self.faults.delay_max_s * float(self.rng.random()) ** self.faults.delay_shape
         key = (id(sender_controller), id(destination))
-        at = max(at, self._last_delivery.get(key, 0.0))
+        # Strictly later than the packet before: asyncio's timer heap does not keep the order
+        # of timers due at the same instant, and a link keeps its packets in order.
+        at = max(at, self._last_delivery.get(key, -1.0) + _ORDER_STEP_S)
         self._last_delivery[key] = at
         loop.call_at(at, destination.on_link_acl_data, source, transport, data)
 
@@ -193,6 +196,7 @@ class VirtualPods:
         bonds_dir: Path | None = None,
         host_keystore: Path | None = None,
         errors: ImuErrors | None = None,
+        log_sectors: int = 0,
     ) -> None:
         self.specs = specs
         self.body = body
@@ -207,6 +211,8 @@ class VirtualPods:
         self.bonds_dir = bonds_dir
         self.host_keystore = host_keystore
         self.errors = errors
+        self.log_sectors = log_sectors
+        """Sectors of emulated flash for each pod's step log (0: none; 512 = 2 MB)."""
         self.air = VirtualAir(faults, self.rng)
         self.pods: dict[int, _RunningPod] = {}
         self.central: BumbleCentral | None = None
@@ -273,6 +279,7 @@ class VirtualPods:
                 step_s=self.service_interval_s,
                 chip_step_s=self.chip_step_s,
                 bonds_path=str(self.bonds_dir / f"bonds-{spec.pod_id:04x}.bin"),
+                log_sectors=self.log_sectors,
             )
             if self.errors is not None:
                 config.errors = self.errors

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..link.ble import PodTarget
 from ..link.ble_sync import PodSyncOutcome, SyncOptions, sync_pods
 from ..link.bumble_backend import BleakBackend
-from ..link.paired import default_path
+from ..link.paired import default_path, load_paired
 from ..link.serial_port import SerialTransport
 from ..steplog.plots import plot_report
 from ..steplog.report import DailyLoad, format_report
@@ -88,6 +88,11 @@ def _print_outcome(outcome: PodSyncOutcome) -> None:
 
 def _sync_ble(args: argparse.Namespace, store: StepStore) -> int:
     path = Path(args.paired) if args.paired else default_path()
+    if not args.pods and not args.virtual and not load_paired(path):
+        raise ValueError(
+            "no pods chosen: give --port DEVICE for a pod on USB, --pods for pods over BLE, or "
+            f"pair pods first (gaitchain pair; none in {path})"
+        )
     options = SyncOptions(client=args.client, idle_timeout_s=args.timeout)
 
     async def main() -> tuple[list[PodSyncOutcome], list[PodTarget]]:

@@ -30,7 +30,7 @@ from bleak.exc import BleakError
 from ..protocol import Command, CommandCode, CommandResult, ProtocolError, Reply, decode, encode
 from ..protocol.spec import CONTROL_CHAR_UUID, DATA_CHAR_UUID
 from ..steplog.store import StepStore
-from ..steplog.sync import ANY_POD, LogSync, SyncError, SyncResult
+from ..steplog.sync import ANY_POD, LogSync, SyncError, SyncResult, is_status
 from .ble import PodTarget, scan_pods
 from .bumble_backend import BleakBackend
 from .transport import LinkLostError
@@ -180,8 +180,12 @@ async def _attempt(
                 raise SyncError(f"pod {target.pod_id:04x} still refuses commands after pairing")
         for message in sync.start():
             await client.write_gatt_char(CONTROL_CHAR_UUID, message, response=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + options.idle_timeout_s
         while not sync.done:
-            data = await link.next(options.idle_timeout_s)
+            data = await link.next(max(0.0, deadline - loop.time()))
+            if not is_status(data):  # a pod that only reports its status is stuck
+                deadline = loop.time() + options.idle_timeout_s
             for message in sync.on_message(data):
                 await client.write_gatt_char(CONTROL_CHAR_UUID, message, response=False)
     finally:

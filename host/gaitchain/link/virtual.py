@@ -21,6 +21,7 @@ for a while: the link times out, its advertising is not heard), `reboot` (the po
 """
 
 import asyncio
+import collections
 import contextlib
 import tempfile
 from collections.abc import Callable
@@ -49,7 +50,6 @@ from .bumble_backend import HOST_ADDRESS, BleakBackend, BumbleCentral
 _ATT_CID = b"\x04\x00"
 _ATT_NOTIFICATION = 0x1B
 _CONNECTION_TIMEOUT = 0x08
-_ORDER_STEP_S = 1e-9
 PLACEMENTS = (
     ("pelvis", "center"),
     ("shank", "left"),
@@ -83,6 +83,9 @@ class VirtualAir(LocalLink):
         self.notifications = 0
         self.notifications_dropped = 0
         self._last_delivery: dict[tuple[int, int], float] = {}
+        self._in_flight: dict[
+            tuple[int, int], collections.deque[tuple[Controller, hci.Address, Any, bytes]]
+        ] = {}
         self.scan_responses: dict[str, bytes] = {}
 
     def scan_response(self, address: hci.Address) -> bytes:
@@ -110,11 +113,18 @@ class VirtualAir(LocalLink):
         if self.faults.delay_max_s > 0:
             at += self.faults.delay_max_s * float(self.rng.random()) ** self.faults.delay_shape
         key = (id(sender_controller), id(destination))
-        # Strictly later than the packet before: asyncio's timer heap does not keep the order
-        # of timers due at the same instant, and a link keeps its packets in order.
-        at = max(at, self._last_delivery.get(key, -1.0) + _ORDER_STEP_S)
+        at = max(at, self._last_delivery.get(key, 0.0))
         self._last_delivery[key] = at
-        loop.call_at(at, destination.on_link_acl_data, source, transport, data)
+        # asyncio's timer heap does not keep the order of timers due at the same instant, and a
+        # link keeps its packets in order: each timer delivers the oldest packet waiting.
+        waiting = self._in_flight.setdefault(key, collections.deque())
+        waiting.append((destination, source, transport, data))
+        loop.call_at(at, self._deliver, waiting)
+
+    @staticmethod
+    def _deliver(waiting: "collections.deque[tuple[Controller, hci.Address, Any, bytes]]") -> None:
+        destination, source, transport, data = waiting.popleft()
+        destination.on_link_acl_data(source, transport, data)
 
     def send_advertising_pdu(self, sender_controller: Controller, packet: Any) -> None:
         if sender_controller in self.out_of_range:

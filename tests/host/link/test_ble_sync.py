@@ -149,3 +149,33 @@ def test_sync_command_refuses_usb_and_ble_at_once(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["sync", "--port", "/dev/null", "--virtual", "1", "--db", str(tmp_path / "s.db")])
     assert stop.value.code == 2
+
+
+def test_notifications_lost_on_the_air_are_read_again_and_never_confirmed_unstored(
+    tmp_path: Path,
+) -> None:
+    """5% of notifications vanish (a stand-in for a lossy link or a damaged serial frame): a
+    block that did not arrive whole is not confirmed, so the pod keeps it, and is read again."""
+    store = StepStore(tmp_path / "steps.sqlite")
+    faults = AirFaults(notification_drop=0.05)
+
+    async def main() -> tuple[list[PodSyncOutcome], list[tuple[int, list[int]]], int, int]:
+        async with VirtualPods.walking(1, minutes=0.5, faults=faults, log_sectors=64) as pods:
+            await asyncio.sleep(1.5)
+            steps, blocks = _fill(pods, 0x0101, 0.5, seed=9)
+            log: Any = pods.pod(0x0101).pod.steplog
+            target = PodTarget(pods.address(0x0101), 0x0101)
+            outcomes: list[PodSyncOutcome] = []
+            confirmed: list[tuple[int, list[int]]] = []
+            for _ in range(3):
+                outcomes.append(await sync_pod(target, store, backend=pods.backend))
+                confirmed.append((int(log.confirmed_seq), _stored(store, 0x0101)[0]))
+            return outcomes, confirmed, steps, blocks
+
+    outcomes, confirmed, steps, blocks = run_simulated(main(), timeout_s=900)
+    assert sum(o.blocks_duplicate for o in outcomes) > 0  # blocks were read again
+    for freed, seqs in confirmed:
+        assert set(range(freed)) <= set(seqs), "the pod freed a block the host lacks"
+    seqs, impacts = _stored(store, 0x0101)
+    assert seqs == list(range(blocks)) and impacts == _expected_impacts(steps)
+    assert confirmed[-1][0] == blocks

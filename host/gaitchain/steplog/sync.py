@@ -266,9 +266,10 @@ class LogSync:
         current = self.store.current_log(pod_id)
         stored_next = self.store.next_seq(pod_id)
         known_id, base = current if current is not None else (log_id, 0)
-        restarted = (log_id is not None and known_id is not None and log_id != known_id) or (
-            info.next_seq < stored_next - base
-        )
+        if log_id is not None and known_id is not None:  # both named: the ids decide
+            restarted = log_id != known_id
+        else:  # a pod or a store without ids: numbering that went backwards
+            restarted = info.next_seq < stored_next - base
         if restarted:
             base = stored_next
             self.result.new_log = True

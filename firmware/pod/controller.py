@@ -501,6 +501,7 @@ class Pod:
             flags,
             1,
             RECORD_BYTES,
+            log.log_id,  # type: ignore[union-attr]
         )
 
     def _pump_log(self) -> None:

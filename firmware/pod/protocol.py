@@ -1,4 +1,4 @@
-"""Wire protocol 1.1, pod side (docs/protocol.md).
+"""Wire protocol 1.2, pod side (docs/protocol.md).
 
 Encodes pod-to-host messages into buffers allocated once, and decodes host-to-pod messages.
 The SAMPLES path allocates nothing per sample or per batch: device time and sequence numbers are
@@ -14,9 +14,9 @@ from binascii import crc32
 
 from micropython import const
 
-VERSION = const(0x11)
+VERSION = const(0x12)
 VERSION_MAJOR = const(1)
-VERSION_MINOR = const(1)
+VERSION_MINOR = const(2)
 MAX_MESSAGE_BYTES = const(512)
 HEADER_BYTES = const(8)
 SAMPLES_PREFIX_BYTES = const(22)
@@ -333,11 +333,12 @@ class MessageEncoder:
         flags: int,
         record_format: int,
         record_size: int,
+        log_id: int,
     ) -> memoryview:
         return self._body(
             T_LOG_INFO,
             seq,
-            "<IIIIIIIIIBBBB",
+            "<IIIIIIIIIBBBBI",
             oldest_seq,
             next_seq,
             confirmed_seq,
@@ -351,6 +352,7 @@ class MessageEncoder:
             flags,
             record_format,
             record_size,
+            log_id,
         )
 
     def error(self, seq: int, code: int, text: str) -> memoryview:

@@ -19,9 +19,17 @@ Record format 1 (`<HBBBB`, 6 bytes): t_ms (offset from the block's time, ms), st
 units (255: 1020 ms or more), impact peak in 1/16 g (255: 15.9 g or more), loading rate in
 16 g/s units (a foot-strike proxy), flags (`steps.FLAG_*`).
 
-Record format 0 is a confirmation mark: no records; `seq` is the next step seq when written and
-`t_s` the seq below which the host confirmed it stored everything. Marks only spare re-sending
-after a reboot; losing one is harmless (the host drops duplicates).
+Record format 0 is a mark: no records; `seq` is the next step seq when written and `t_s` the seq
+below which the host confirmed it stored everything. With bit 14 (`MARK_LOG_ID`) of `t_ms_flags`
+set, the boot_id field holds the log id instead (firmware before protocol 1.2 wrote marks without
+it). Marks spare re-sending after a reboot; losing one is harmless (the host drops duplicates).
+
+The log id names this log's numbering: a boot that finds no block and no mark on the partition
+(new or erased flash) starts a new log, from seq 0, with its boot id as the log id, and writes a
+mark at once. Every sector the log moves into starts with a mark, so the id survives as long as
+any sector does. `LOG_INFO` reports it; a host that sees it change (or, from older firmware, sees
+`next_seq` fall below what it stored) knows the numbering restarted and stores the new blocks as
+a new log instead of dropping them as duplicates.
 
 Power cuts: a block is built in RAM and programmed with one write, header and all; NOR flash
 programming only clears bits of the bytes written, so a cut damages at most that block (its CRC
@@ -45,6 +53,7 @@ HEADER_BYTES = const(24)
 MAX_RECORDS = const(70)
 MAX_BLOCK_MS = const(60000)
 TIME_WALL = const(0x8000)
+MARK_LOG_ID = const(0x4000)
 POLICY_STOP = const(0)
 POLICY_OVERWRITE = const(1)
 _HEAD = "<HBBIIIHH"
@@ -89,7 +98,11 @@ class StepLog:
         self.records_overwritten = 0
         self.blocks_written = 0
         self.full = False
+        self.log_id = 0
+        self._id_seq = -1
         self._scan()
+        if not self.log_id:
+            self._new_log_id()
 
     # -- boot ---------------------------------------------------------------------------
     def _scan(self) -> None:
@@ -125,6 +138,9 @@ class StepLog:
             elif fmt == FORMAT_MARK:
                 self.confirmed_seq = max(self.confirmed_seq, t_s)
                 self.next_seq = max(self.next_seq, seq)
+                if _t_ms & MARK_LOG_ID and seq >= self._id_seq:
+                    self.log_id = _boot
+                    self._id_seq = seq
             offset += length
         self._used[s] = offset
 
@@ -147,6 +163,19 @@ class StepLog:
         if crc != struct.unpack_from("<I", buf, offset + 20)[0]:
             return 0
         return end - offset
+
+    def _new_log_id(self) -> None:
+        """No mark names the log: a new log (nothing on flash) or one written by firmware before
+        log ids. Name it after this boot and mark it on flash now (a new log takes a sector)."""
+        self.log_id = self.boot_id or 1
+        s = self._head
+        if s < 0:
+            self._room(HEADER_BYTES)  # moving into a sector writes the mark
+        elif not self._sealed[s] and self._used[s] + HEADER_BYTES <= self.sector_bytes:
+            self._mark()
+
+    def _mark(self) -> None:
+        self._write(FORMAT_MARK, self.next_seq, self.confirmed_seq, MARK_LOG_ID, 0, self.log_id)
 
     def _seal_if_dirty(self, s: int) -> None:
         """Seal sector `s` unless everything after its blocks is still erased."""
@@ -203,7 +232,7 @@ class StepLog:
             self.records_dropped += count
             return False
         seq = self.next_seq
-        self._write(FORMAT_STEP, seq, t // 1000, (t % 1000) | flags, count)
+        self._write(FORMAT_STEP, seq, t // 1000, (t % 1000) | flags, count, self.boot_id)
         s = self._head
         if self._first[s] < 0:
             self._first[s] = seq
@@ -213,10 +242,10 @@ class StepLog:
         self.blocks_written += 1
         return True
 
-    def _write(self, fmt: int, seq: int, t_s: int, t_ms: int, count: int) -> None:
+    def _write(self, fmt: int, seq: int, t_s: int, t_ms: int, count: int, boot: int) -> None:
         block = self._block
         rsize = RECORD_BYTES if fmt == FORMAT_STEP else 0
-        struct.pack_into(_HEAD, block, 0, MAGIC, fmt, rsize, seq, self.boot_id, t_s, t_ms, count)
+        struct.pack_into(_HEAD, block, 0, MAGIC, fmt, rsize, seq, boot, t_s, t_ms, count)
         size = HEADER_BYTES + count * rsize
         view = self._blockview
         crc = crc32(view[HEADER_BYTES:size], crc32(view[:20]))
@@ -245,6 +274,8 @@ class StepLog:
         self._sealed[following] = False
         self._head = following
         self.full = False
+        if self.log_id:  # every sector starts with a mark naming the log
+            self._mark()
         return True
 
     # -- sync ---------------------------------------------------------------------------
@@ -256,7 +287,7 @@ class StepLog:
         self.confirmed_seq = min(next_seq, self.next_seq)
         s = self._head
         if s >= 0 and not self._sealed[s] and self._used[s] + HEADER_BYTES <= self.sector_bytes:
-            self._write(FORMAT_MARK, self.next_seq, self.confirmed_seq, 0, 0)
+            self._mark()
         if self.full and self.policy == POLICY_STOP:
             self.full = False
 

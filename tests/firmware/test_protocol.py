@@ -97,6 +97,7 @@ def _encode_pod_to_host(vector: dict) -> memoryview:
             f["flags"],
             f["record_format"],
             f["record_size"],
+            f["log_id"],
         )
     if kind == "ErrorReport":
         return e.error(seq, f["code"], f["text"])

@@ -124,11 +124,50 @@ def test_confirmation_is_kept_across_a_reboot() -> None:
     assert rebooted.next_seq == 4
 
 
+def test_a_log_is_named_by_the_boot_that_began_it_and_an_erased_one_starts_anew() -> None:
+    flash = nor_flash.Partition(block_count=3)
+    log = StepLog(flash, boot_id=0x2345)
+    assert log.log_id == 0x2345 and log.next_seq == 0
+    t = 0
+    for _block in range(40):  # about 4 sectors: the ring wraps, sector 0 is reused
+        for i in range(60):
+            log.add(t, *_record(i))
+            t += 10
+        log.close()
+        log.confirm(log.next_seq)
+    rebooted = StepLog(flash, boot_id=0x0777)
+    assert rebooted.log_id == 0x2345 and rebooted.next_seq == 40
+    for sector in range(3):  # erased (reflashed): the numbering restarts under a new id
+        flash.ioctl(6, sector)
+    erased = StepLog(flash, boot_id=0x0888)
+    assert erased.log_id == 0x0888 and erased.next_seq == 0 and erased.confirmed_seq == 0
+    assert StepLog(flash, boot_id=0x0999).log_id == 0x0888  # marked at once, before any step
+
+
+def test_a_log_written_before_log_ids_keeps_its_numbering_and_gets_an_id() -> None:
+    flash = nor_flash.Partition(block_count=3)
+    new_log_id = StepLog._new_log_id
+    StepLog._new_log_id = lambda self: None  # the firmware before log ids: no id, no mark
+    try:
+        legacy = StepLog(flash, boot_id=5)
+        legacy.add(0, *_record(1))
+        legacy.close()
+        legacy.add(1000, *_record(2))
+        legacy.close()
+    finally:
+        StepLog._new_log_id = new_log_id
+    assert legacy.log_id == 0
+    upgraded = StepLog(flash, boot_id=6)
+    assert upgraded.log_id == 6 and upgraded.next_seq == 2 and len(_read_all(upgraded)) == 2
+    assert StepLog(flash, boot_id=7).log_id == 6
+
+
 def _workload(flash: object, policy: int, acked: dict, state: dict) -> None:
     """Boot, then log and confirm; `acked` gets every block close() reported written and
     `state['writing']` the block being written (seq, records)."""
     log = StepLog(flash, boot_id=state["boots"], policy=policy)
     state["boots"] += 1
+    state.setdefault("log_id", log.log_id)
     t = state["t"]
     for block in range(state["blocks"]):
         for i in range(1 + (block * 37) % 70):
@@ -147,6 +186,9 @@ def _workload(flash: object, policy: int, acked: dict, state: dict) -> None:
 def _check_after_cut(flash: object, policy: int, acked: dict, state: dict) -> StepLog:
     log = StepLog(flash, boot_id=999, policy=policy)
     held = _read_all(log)
+    # The log keeps the id of the first boot that began it (a boot cut before its mark was
+    # written began nothing).
+    assert log.log_id == state.setdefault("log_id", log.log_id), "the log's id changed"
     writing = state["writing"]
     for seq in held:  # nothing corrupted: every block held is what was written under its seq
         if seq in acked:

@@ -1,4 +1,4 @@
-"""Write tests/golden/protocol_v1.json: the golden vectors of wire protocol 1.1.
+"""Write tests/golden/protocol_v1.json: the golden vectors of wire protocol 1.2.
 
 Run once when the protocol changes (`python tests/golden/make_protocol_v1.py`), check the diff
 against docs/protocol.md by hand, and commit it. The host decoder and the firmware encoder are
@@ -203,6 +203,7 @@ def valid_messages() -> list[tuple[str, Message]]:
                 LogFlags.LOGGING | LogFlags.WALL_TIME,
                 1,
                 6,
+                0x00C0FFEE,
             ),
         ),
         ("command_log_info", Command(0x0A0B, 84, CommandCode.LOG_INFO)),
@@ -234,7 +235,7 @@ def build() -> dict[str, Any]:
             }
         )
     example = raw["samples_two_six_axis"]
-    newer = bytes([0x12]) + example[1:] + b"\xaa\xbb"
+    newer = bytes([0x13]) + example[1:] + b"\xaa\xbb"
     valid.append(
         {
             "name": "samples_from_newer_minor",
@@ -245,7 +246,7 @@ def build() -> dict[str, Any]:
             "fields": valid[0]["fields"],
         }
     )
-    ping_newer = bytes([0x13]) + raw["ping"][1:] + b"\x01"
+    ping_newer = bytes([0x14]) + raw["ping"][1:] + b"\x01"
     valid.append(
         {
             "name": "ping_from_newer_minor",
@@ -278,6 +279,20 @@ def build() -> dict[str, Any]:
             },
         }
     )
+    info = raw["log_info"]
+    # A 1.1 pod's LOG_INFO has no log_id: read as 0 (the pod does not say).
+    info_fields = next(dict(v["fields"]) for v in valid if v["name"] == "log_info")
+    info_fields["log_id"] = 0
+    valid.append(
+        {
+            "name": "log_info_from_1_1",
+            "type": "LogInfo",
+            "direction": "pod_to_host",
+            "decode_only": True,
+            "hex": (bytes([0x11]) + info[1:-4]).hex(),
+            "fields": info_fields,
+        }
+    )
     bad_crc = bytearray(log)
     bad_crc[-15] ^= 0x01
     flags_at = 21
@@ -305,6 +320,7 @@ def build() -> dict[str, Any]:
         ("log_block_without_1_1_fields", "truncated", log[:-14]),
         ("log_block_part_past_the_end", "corrupted", log[:-4] + struct.pack("<HH", 1, 2)),
         ("command_log_read_cut_short", "truncated", raw["command_log_read"][:-1]),
+        ("log_info_1_2_without_log_id", "truncated", raw["log_info"][:-4]),
     ]
     host_to_pod_names = {
         "short_header",

@@ -125,7 +125,7 @@ def _record_command(args: argparse.Namespace) -> int:
 
     async def main() -> Recorder:
         async with _backend(args.virtual) as backend:
-            targets = await _targets(args, backend, path)
+            targets = await chosen_targets(args, backend, path)
             recorder = Recorder(targets, journal, backend=backend)
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError):
@@ -148,7 +148,7 @@ def _record_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _targets(
+async def chosen_targets(
     args: argparse.Namespace, backend: BleakBackend | None, path: Path
 ) -> list[PodTarget]:
     """The pods the user chose: `--pods` (found by a scan), else the paired pods; with

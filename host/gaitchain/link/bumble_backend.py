@@ -17,9 +17,9 @@ disconnects reported through bleak's `disconnected_callback`.
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -39,6 +39,8 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from .advertising import parse_advertising
+
+_T = TypeVar("_T")
 
 HOST_ADDRESS = "C0:98:E5:00:00:01"
 REQUESTED_MTU = 517
@@ -288,33 +290,44 @@ class BumbleClient(BaseBleakClient):
             raise BleakError(f"{self.address} is not connected")
         return self._connection
 
+    async def _att(self, work: Awaitable[_T]) -> _T:
+        """An ATT request; Bumble cancels the requests pending when the link drops, which a
+        real backend reports as a BleakError (only a cancellation of the caller goes through)."""
+        try:
+            return await work
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise BleakError(f"{self.address}: the link dropped during an ATT request") from None
+
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._att(proxy.read_value()))
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._att(proxy.read_value()))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.write_value(bytes(data), with_response=response)  # type: ignore[arg-type]
+        await self._att(proxy.write_value(bytes(data), with_response=response))  # type: ignore[arg-type]
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        await proxy.write_value(bytes(data), with_response=True)  # type: ignore[arg-type]
+        await self._att(proxy.write_value(bytes(data), with_response=True))  # type: ignore[arg-type]
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any

@@ -21,6 +21,7 @@ for a while: the link times out, its advertising is not heard), `reboot` (the po
 """
 
 import asyncio
+import collections
 import contextlib
 import tempfile
 from collections.abc import Callable
@@ -82,6 +83,9 @@ class VirtualAir(LocalLink):
         self.notifications = 0
         self.notifications_dropped = 0
         self._last_delivery: dict[tuple[int, int], float] = {}
+        self._in_flight: dict[
+            tuple[int, int], collections.deque[tuple[Controller, hci.Address, Any, bytes]]
+        ] = {}
         self.scan_responses: dict[str, bytes] = {}
 
     def scan_response(self, address: hci.Address) -> bytes:
@@ -111,7 +115,16 @@ class VirtualAir(LocalLink):
         key = (id(sender_controller), id(destination))
         at = max(at, self._last_delivery.get(key, 0.0))
         self._last_delivery[key] = at
-        loop.call_at(at, destination.on_link_acl_data, source, transport, data)
+        # asyncio's timer heap does not keep the order of timers due at the same instant, and a
+        # link keeps its packets in order: each timer delivers the oldest packet waiting.
+        waiting = self._in_flight.setdefault(key, collections.deque())
+        waiting.append((destination, source, transport, data))
+        loop.call_at(at, self._deliver, waiting)
+
+    @staticmethod
+    def _deliver(waiting: "collections.deque[tuple[Controller, hci.Address, Any, bytes]]") -> None:
+        destination, source, transport, data = waiting.popleft()
+        destination.on_link_acl_data(source, transport, data)
 
     def send_advertising_pdu(self, sender_controller: Controller, packet: Any) -> None:
         if sender_controller in self.out_of_range:
@@ -193,6 +206,7 @@ class VirtualPods:
         bonds_dir: Path | None = None,
         host_keystore: Path | None = None,
         errors: ImuErrors | None = None,
+        log_sectors: int = 0,
     ) -> None:
         self.specs = specs
         self.body = body
@@ -207,6 +221,8 @@ class VirtualPods:
         self.bonds_dir = bonds_dir
         self.host_keystore = host_keystore
         self.errors = errors
+        self.log_sectors = log_sectors
+        """Sectors of emulated flash for each pod's step log (0: none; 512 = 2 MB)."""
         self.air = VirtualAir(faults, self.rng)
         self.pods: dict[int, _RunningPod] = {}
         self.central: BumbleCentral | None = None
@@ -273,6 +289,7 @@ class VirtualPods:
                 step_s=self.service_interval_s,
                 chip_step_s=self.chip_step_s,
                 bonds_path=str(self.bonds_dir / f"bonds-{spec.pod_id:04x}.bin"),
+                log_sectors=self.log_sectors,
             )
             if self.errors is not None:
                 config.errors = self.errors

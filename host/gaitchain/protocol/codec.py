@@ -1,4 +1,4 @@
-"""Encode and decode single messages of protocol 1.1 (docs/protocol.md).
+"""Encode and decode single messages of protocol 1.2 (docs/protocol.md).
 
 `decode` raises `ProtocolError` and nothing else for any input bytes. `encode` is used by the host
 for host-to-pod messages and by emulation and tests for the rest.
@@ -69,7 +69,9 @@ LOG_BLOCK_HEAD: Final = struct.Struct("<IIHBB")
 LOG_BLOCK_TAIL: Final = struct.Struct("<IIHHH")
 """Since 1.1, after the records: boot_id, t_start_s, t_start_ms_flags, first_record,
 block_records."""
-LOG_INFO_BODY: Final = struct.Struct("<IIIIIIIIIBBBB")
+LOG_INFO_BODY_1_1: Final = struct.Struct("<IIIIIIIIIBBBB")
+LOG_INFO_BODY: Final = struct.Struct("<IIIIIIIIIBBBBI")
+"""Since 1.2, log_id appended."""
 ERROR_HEAD: Final = struct.Struct("<BB")
 EMPTY_BODY: Final = struct.Struct("<")
 
@@ -314,11 +316,12 @@ def _log_block(pod_id: int, seq: int, body: _Body) -> LogBlock:
 
 
 def _log_info(pod_id: int, seq: int, body: _Body) -> LogInfo:
-    fields = body.fixed(LOG_INFO_BODY)
+    fields = body.fixed(LOG_INFO_BODY if body.minor >= 2 else LOG_INFO_BODY_1_1)
     (oldest, next_seq, confirmed, used, capacity, dropped, overwritten, boot_id, clock_ms) = fields[
         :9
     ]
-    policy, flags, record_format, record_size = fields[9:]
+    policy, flags, record_format, record_size = fields[9:13]
+    log_id = fields[13] if len(fields) > 13 else 0
     return LogInfo(
         pod_id,
         seq,
@@ -335,6 +338,7 @@ def _log_info(pod_id: int, seq: int, body: _Body) -> LogInfo:
         LogFlags(flags & LOG_FLAGS_KNOWN),
         record_format,
         record_size,
+        log_id,
     )
 
 
@@ -531,6 +535,7 @@ def _encode(message: Message) -> bytes:
                 message.flags,
                 message.record_format,
                 message.record_size,
+                message.log_id,
             )
             return _header(MessageType.LOG_INFO, message.pod_id, message.seq) + body
         case ErrorReport():

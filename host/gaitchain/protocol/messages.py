@@ -166,6 +166,9 @@ class LogInfo:
     flags: LogFlags
     record_format: int
     record_size: int
+    log_id: int = 0
+    """Since 1.2: names the log's block numbering (a new id: the numbering restarted, e.g. the
+    flash was erased); 0 from a 1.1 pod, which does not say."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Constants of wire protocol 1.1: message types, flags, enums, struct layouts, GATT UUIDs.
+"""Constants of wire protocol 1.2: message types, flags, enums, struct layouts, GATT UUIDs.
 
 The normative text is docs/protocol.md; the golden vectors in tests/golden/protocol_v1.json pin
 this module and the firmware's encoder to it.
@@ -9,7 +9,7 @@ from enum import IntEnum, IntFlag
 from typing import Final
 
 VERSION_MAJOR: Final = 1
-VERSION_MINOR: Final = 1
+VERSION_MINOR: Final = 2
 VERSION_BYTE: Final = (VERSION_MAJOR << 4) | VERSION_MINOR
 
 MAX_MESSAGE_BYTES: Final = 512

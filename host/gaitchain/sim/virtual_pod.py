@@ -155,6 +155,8 @@ class VirtualPod:
         self.never_sent = 0
         """Samples in batches that had not left the pod when it rebooted (gone with its RAM)."""
         self.now_s = config.boot_s
+        self.flash: Any = None
+        """The emulated step-log partition (None without `log_sectors`); kept across reboots."""
         self._boot(config.boot_s)
 
     def _boot(self, boot_s: float) -> None:
@@ -181,10 +183,10 @@ class VirtualPod:
         bonds = modules["pod.bonds"].Bonds(config.bonds_path) if config.bonds_path else None
         link = modules["pod.link"].BleLink(self.ble, config.pod_id, bonds)
         boot_id = int(self.rng.integers(1, 2**30))
-        self.flash: Any = None
         steplog: Any = None
         if config.log_sectors:
-            self.flash = modules["nor_flash"].Partition("steplog", config.log_sectors)
+            if self.flash is None:  # the flash keeps what it holds across reboots
+                self.flash = modules["nor_flash"].Partition("steplog", config.log_sectors)
             steplog = modules["pod.steplog"].StepLog(self.flash, boot_id)
         serial: Any = None
         if config.serial_port is not None:
@@ -230,6 +232,15 @@ class VirtualPod:
         elif getattr(self.ble, "conn", None) is not None:
             self.ble.disconnect()
         self._boot(self.now_s)
+
+    def wipe_flash(self) -> None:
+        """Erase the whole step-log partition and reboot (a reflash that erased the data
+        partition, or `esptool erase_flash`): the log starts again from block 0."""
+        if self.flash is None:
+            raise ValueError("this virtual pod has no step log (log_sectors = 0)")
+        for sector in range(self.config.log_sectors):
+            self.flash.ioctl(6, sector)
+        self.reboot()
 
     def _signal(self, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
         """The chip's physical time starts at power-on: `boot_s` on the true time base."""

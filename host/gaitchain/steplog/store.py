@@ -3,6 +3,11 @@ blocks and step records (write-ahead log; `durable` before a pod is told to free
 
 Blocks are keyed by (pod, seq) and written with their steps in one transaction, so a sync that is
 interrupted at any moment leaves whole blocks only, and a block received twice is stored once.
+
+`seq` is the store's numbering of a pod's blocks: the pod's own block number plus the start of
+the pod's log it came from (`pod_logs`). A pod whose flash was erased numbers its blocks from 0
+again under a new log id; the store begins a new log for it after everything it holds, so the
+new blocks are stored, not taken for duplicates, and nothing stored before changes.
 """
 
 import sqlite3
@@ -58,6 +63,13 @@ CREATE TABLE IF NOT EXISTS steps (
     PRIMARY KEY (pod_id, seq, idx)
 );
 CREATE INDEX IF NOT EXISTS steps_by_time ON steps (pod_id, t_unix_ms);
+CREATE TABLE IF NOT EXISTS pod_logs (
+    pod_id INTEGER NOT NULL,
+    seq_base INTEGER NOT NULL,
+    log_id INTEGER,
+    started_unix_s REAL NOT NULL,
+    PRIMARY KEY (pod_id, seq_base)
+);
 """
 
 
@@ -152,6 +164,41 @@ class StepStore:
         """One past the highest block stored for the pod (0 when none)."""
         row = self.db.execute("SELECT MAX(seq) FROM blocks WHERE pod_id = ?", (pod_id,)).fetchone()
         return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def first_missing(self, pod_id: int, from_seq: int) -> int:
+        """The lowest seq >= `from_seq` not stored for the pod."""
+        row = self.db.execute(
+            "SELECT 1 FROM blocks WHERE pod_id = ? AND seq = ?", (pod_id, from_seq)
+        ).fetchone()
+        if row is None:
+            return from_seq
+        row = self.db.execute(
+            "SELECT MIN(b.seq) + 1 FROM blocks b WHERE b.pod_id = ? AND b.seq >= ? AND NOT "
+            "EXISTS (SELECT 1 FROM blocks c WHERE c.pod_id = b.pod_id AND c.seq = b.seq + 1)",
+            (pod_id, from_seq),
+        ).fetchone()
+        return int(row[0])
+
+    def current_log(self, pod_id: int) -> tuple[int | None, int] | None:
+        """(log id or None when the pod did not say, seq base) of the pod's newest log, or None
+        when none was begun (a new pod, or a store from before log ids)."""
+        row = self.db.execute(
+            "SELECT log_id, seq_base FROM pod_logs WHERE pod_id = ? ORDER BY seq_base DESC LIMIT 1",
+            (pod_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return (None if row[0] is None else int(row[0])), int(row[1])
+
+    def begin_log(self, pod_id: int, log_id: int | None, seq_base: int, now_unix_s: float) -> None:
+        """The pod's blocks from now on are stored at `seq_base` + their number."""
+        with self.db as db:
+            db.execute(
+                "INSERT INTO pod_logs (pod_id, seq_base, log_id, started_unix_s) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(pod_id, seq_base) DO UPDATE SET "
+                "log_id = excluded.log_id",
+                (pod_id, seq_base, log_id, now_unix_s),
+            )
 
     def add_block(self, block: StepBlock, start_unix_ms: int | None, session_id: int) -> bool:
         """Store a block and its steps atomically; False if the block was already stored."""

@@ -17,6 +17,7 @@ FLAG_READ = 0x0002
 FLAG_WRITE_NO_RESPONSE = 0x0004
 FLAG_WRITE = 0x0008
 FLAG_NOTIFY = 0x0010
+_FIRST_HANDLE = 1
 
 IRQ_CENTRAL_CONNECT = 1
 IRQ_CENTRAL_DISCONNECT = 2
@@ -59,7 +60,7 @@ class BLE:
         self.notified = []
         self.outstanding = 0
         self.notify_capacity = 1000
-        self.next_handle = 1
+        self.next_handle = _FIRST_HANDLE
         self.characteristics = {}
 
     # -- the API the pod uses -----------------------------------------------------------
@@ -78,6 +79,12 @@ class BLE:
         self._irq = handler
 
     def gatts_register_services(self, services: object) -> tuple:
+        # As in MicroPython, registering replaces every service registered before (a reboot of
+        # the firmware on the same stack registers them again).
+        self.characteristics = {}
+        self.values = {}
+        self.services = []
+        self.next_handle = _FIRST_HANDLE
         handles = []
         for service in services:  # type: ignore[attr-defined]
             uuid, characteristics = service[0], service[1]

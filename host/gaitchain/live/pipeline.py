@@ -2,9 +2,10 @@
 metrics -> hub. One `step()` does one pass at the injected clock's time; `LiveRunner` calls it
 on a background thread at `interval_s` (a test calls `step()` itself, as fast as it likes).
 
-On every link up the pipeline asks the pod for its info (so a reboot is seen first) and starts
-streaming. Everything the stream layer asks for (pings, resend requests) is written back through
-the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
+The pipeline owns the one stream assembler (gaps, resends, clock model per pod): the link only
+carries packets (it connects, asks each pod's info and starts it on every connect, see
+`live/link.py`). Everything the stream layer asks for (pings, resend requests) is written back
+through the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
 anything else reads it; `gaitchain.stream.journal_to_recording` converts it), `record(False)`
 closes it.
 """
@@ -21,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from gaitchain.protocol import Command, CommandCode, encode
-
 from ..stream import JournalWriter, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
 from .hub import LiveHub
-from .link import LinkChange, Packet, PodLink
+from .link import LinkChange, Packet, PodLink, Sent
 from .metrics import (
     Asymmetry,
     FatigueTrend,
@@ -51,7 +50,6 @@ class _Pod:
     rate_window: deque[tuple[float, int]] = field(default_factory=deque[tuple[float, int]])
     samples: int = 0
     newest_sample_s: float = math.nan
-    command_seq: int = 0
 
 
 class LivePipeline:
@@ -112,10 +110,14 @@ class LivePipeline:
         for event in self.link.poll(now):
             if isinstance(event, Packet):
                 self.assembler.receive(event.data, event.host_receive_s, link_pod_id=event.pod_id)
+            elif isinstance(event, Sent):
+                self.assembler.sent(event.pod_id, event.data, event.host_send_s)
             else:
                 self._link_change(event)
+        self._step_s = self.now_s()  # pings are stamped as late as they can be
         for pod_id, data in self.assembler.poll():
             self.link.send(pod_id, data)
+        self._step_s = now
         for chunk in self.assembler.take_samples():
             self._chunk(chunk, now)
         if now >= self._next_snapshot_s:
@@ -133,20 +135,11 @@ class LivePipeline:
             self.pods[pod_id] = _Pod(pod_id)
         return self.pods[pod_id]
 
-    def _command(self, pod: _Pod, code: CommandCode) -> None:
-        pod.command_seq += 1
-        data = encode(Command(pod.pod_id, pod.command_seq, code))
-        if self.journal is not None:
-            self.journal.sent(pod.pod_id, self._step_s, data)
-        self.link.send(pod.pod_id, data)
-
     def _link_change(self, event: LinkChange) -> None:
         pod = self._pod(event.pod_id)
         pod.connected = event.up
         if event.up:
             self.assembler.link_up(event.pod_id, event.host_s)
-            self._command(pod, CommandCode.GET_INFO)
-            self._command(pod, CommandCode.START)
         else:
             self.assembler.link_down(event.pod_id, event.host_s)
 

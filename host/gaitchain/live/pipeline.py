@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..stream import JournalWriter, SampleChunk, StreamAssembler
+from ..stream import ClockModel, JournalWriter, PodStream, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
 from .hub import LiveHub
 from .link import LinkChange, Packet, PodLink, Sent
@@ -78,7 +78,7 @@ class LivePipeline:
         self._step_s = math.nan
         # The stream layer reads the time of the step being run, so everything one step sends and
         # receives is stamped alike (a ping's send time is never after its echo's arrival).
-        self.assembler = StreamAssembler(now_s=lambda: self._step_s)
+        self.assembler = StreamAssembler(now_s=lambda: self._step_s, stream_factory=_live_stream)
         self.angles = SegmentAngles()
         self.asymmetry = Asymmetry()
         self.fatigue = FatigueTrend()
@@ -256,25 +256,38 @@ class LivePipeline:
         )
 
 
+LIVE_CLOCK_READY_US = 5000.0
+"""The live view releases a pod's samples once its clock model is good to 5 ms (a sample is
+8.3 ms at 120 Hz), not the 0.5 ms a recording waits for: on a busy host the quick ping exchanges
+that tighten the model can take tens of seconds, and the view would stand still meanwhile. The
+model keeps improving after; recordings (`gaitchain record`, the journal) are not affected."""
+
+
+def _live_stream(pod_id: int, now_s: Callable[[], float]) -> PodStream:
+    return PodStream(
+        pod_id,
+        now_s=now_s,
+        clock_wait_s=10.0,
+        clock_factory=lambda: ClockModel(ready_uncertainty_us=LIVE_CLOCK_READY_US),
+    )
+
+
 def _finite(value: float) -> float | None:
     """JSON has no NaN or infinity: those become null."""
     return float(value) if np.isfinite(value) else None
 
 
 class LiveRunner:
-    """Runs `pipeline.step()` every `interval_s` on a daemon thread until `stop()`; `tick` (if
-    given) runs before each step (a `StepClock`'s `advance`)."""
+    """Runs `pipeline.step()` every `interval_s` on a daemon thread until `stop()`."""
 
     def __init__(
         self,
         pipeline: LivePipeline,
         *,
         interval_s: float = 0.01,
-        tick: Callable[[], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.interval_s = interval_s
-        self.tick = tick
         self.error: BaseException | None = None
         self.step_timing: deque[tuple[float, float]] = deque(maxlen=10000)
         """(how late each step started, how long it took), seconds, newest last."""
@@ -290,8 +303,6 @@ class LiveRunner:
             due = time.monotonic()
             while not self._stop.is_set():
                 began = time.monotonic()
-                if self.tick is not None:
-                    self.tick()
                 self.pipeline.step()
                 ended = time.monotonic()
                 self.step_timing.append((began - due, ended - began))

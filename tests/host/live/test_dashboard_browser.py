@@ -82,8 +82,9 @@ def test_traces_move_and_strides_fill(page: Any, app: LiveApp) -> None:
     page.wait_for_timeout(1000)
     second = page.evaluate(NEWEST_T, "pelvis_obliquity_deg")
     assert first is not None and second is not None and second > first + 0.5
+    notes = [(r["pod"], r["connected"], r["alignment"]) for r in app.pipeline.pod_rows()]
     for channel in ("left_shank_rotation_deg", "right_foot_eversion_deg"):
-        assert page.evaluate(NEWEST_T, channel) is not None
+        assert page.evaluate(NEWEST_T, channel) is not None, f"{channel}: pods {notes}"
     rows = page.locator("#strides tbody tr")
     assert 4 <= rows.count() <= 25, "the table keeps the newest 25 strides"
     assert {"left", "right"} <= {rows.nth(i).inner_text().split()[0] for i in range(rows.count())}

@@ -233,17 +233,21 @@ class VirtualPods:
         first_pod_id: int = 0x0101,
         driver: str = "healthy",
         severity: float = 1.0,
+        stand_s: float | None = None,
         **options: Any,
     ) -> "VirtualPods":
         """`count` pods (pelvis, shanks, feet, thighs in that order) on one simulated walker of
         `minutes` (healthy, or with a kinetic-chain `driver` such as "left-hip-ir-deficit"),
-        clocks up to +-50 ppm off, booted within the first second."""
+        clocks up to +-50 ppm off, booted within the first second. The walk starts with
+        `stand_s` of standing (default 8 s)."""
         if not 1 <= count <= len(PLACEMENTS):
             raise ValueError(f"count = {count} is outside 1 to {len(PLACEMENTS)} virtual pods")
         rng = np.random.default_rng(seed)
         fault, side = parse_driver(driver)
         walker = apply_driver(Walker(), fault, side, severity).validate()
-        plan = make_plan(minutes * 60.0 + 30.0, walker.gait.speed_mps, walker.gait.stride_s)
+        plan = make_plan(
+            minutes * 60.0 + 30.0, walker.gait.speed_mps, walker.gait.stride_s, stand_s=stand_s
+        )
         body = Body(build_schedule(walker, plan))
         specs = [
             VirtualPodSpec(

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 DEMO_MTU: Final = 61
 """The ATT MTU the demo's virtual adapter offers: 3 six-axis samples per notification
 ((61 - 3 - 22) // 12), 25 ms at 120 Hz, instead of 18 (150 ms) at the pods' 247."""
+DEMO_STAND_S: Final = 12.0
+"""The demo's walker stands this long first: the live segment alignment needs standing, and on a
+busy host connecting five pods one at a time (with pairing) can take several seconds."""
 DEMO_SERVICE_S: Final = 0.01
 """How often a virtual pod's main loop runs in the demo (the real pod wakes on its FIFO
 interrupt, every batch)."""
@@ -245,6 +248,7 @@ def virtual_pods(
         from ..link.virtual import VirtualPods  # noqa: PLC0415 - Bumble only for virtual pods
 
         settings: dict[str, Any] = {
+            "stand_s": DEMO_STAND_S,
             "service_interval_s": DEMO_SERVICE_S,
             "chip_step_s": 0.0,
             "signal_block_s": 2.0,

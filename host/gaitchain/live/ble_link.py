@@ -4,12 +4,13 @@ on virtual pods on a Bumble backend (`virtual_pods`, what `gaitchain demo` runs)
 
 **One owner of the stream.** The sessions only carry packets: they connect (one at a time),
 subscribe, ask `GET_INFO` and `GET_STREAM_CONFIG`, pair when allowed, start the pod and reconnect
-with back-off, and report what arrived (with its host receive time), what they wrote and their
-link changes to a queue. The pipeline's `StreamAssembler` is the only one: it assembles every
-pod's stream once, makes the only resend requests and pings (which `send` writes to the control
-characteristic) and holds the only clock model per pod. No session gets a `PodStream`, so at
-`close` a session stops its pod without recovering last batches (the journal of a live recording
-ends when the user stops it, before the link closes).
+with back-off, and report what arrived (with its host receive time), what they wrote (their
+set-up commands, and each ping again as it goes out, which narrows its send time for the clock
+model) and their link changes to a queue. The pipeline's `StreamAssembler` is the only one: it
+assembles every pod's stream once, makes the only resend requests and pings (which `send` writes
+to the control characteristic) and holds the only clock model per pod. No session gets a
+`PodStream`, so at `close` a session stops its pod without recovering last batches (the journal
+of a live recording ends when the user stops it, before the link closes).
 
 **Threads and time.** By default `start` runs an asyncio event loop on a thread of its own
 ("gaitchain-ble"; `loop_factory` makes its loop: a `SimulatedTimeLoop` runs the pods as fast as the
@@ -260,7 +261,7 @@ def virtual_pods(
             await asyncio.sleep(1.1)  # every virtual pod has booted (within 1 s) and advertises
             found = await scan_pods(pods.backend, timeout_s=1.0)
             if len(found) != count:
-                raise RuntimeError(f"a scan found {len(found)} of {count} virtual pods")
+                raise OSError(f"a scan found {len(found)} of {count} virtual pods; start again")
             targets = [PodTarget(p.address, p.pod_id, p.name) for p in found]
             yield LinkPods(sorted(targets, key=lambda t: t.pod_id), pods.backend, {"virtual": pods})
 

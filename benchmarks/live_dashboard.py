@@ -1,12 +1,14 @@
-"""Live dashboard benchmarks, with Chromium (Playwright) on the page and five virtual pods.
+"""Live dashboard benchmarks, with Chromium (Playwright) on the page and five virtual pods reached
+as `gaitchain demo` reaches them: the BLE link code (`BlePodLink`, bleak) on a Bumble backend.
 
   latency  real time: how long a sample takes from its acquisition on the pod to the browser
            receiving it (the page's WebSocket worker) and to the page drawing it, split into the
            server's share (sample age when its frame is sent) and the transit; and whether the
-           pipeline keeps up with real time (step lateness, CPU shares).
-  memory   faster than real time (a StepClock: every pipeline step is 10 ms of simulated time, run
-           as fast as the CPU allows): 30 minutes of five pods, server RSS and the page's JS heap
-           and DOM size every few simulated minutes.
+           pipeline keeps up with real time (step lateness, CPU shares, of which the virtual pods
+           and Bumble: the link thread's CPU).
+  memory   faster than real time (the link's loop on simulated time, which runs as fast as the
+           CPU allows; the pipeline steps on that clock): 30 minutes of five pods, server RSS and
+           the page's JS heap and DOM size every few simulated minutes.
 
 .venv/bin/python benchmarks/live_dashboard.py latency --seconds 60
 .venv/bin/python benchmarks/live_dashboard.py memory --minutes 30
@@ -25,9 +27,10 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from gaitchain.live.app import LiveApp, PacedClock, StepClock
+from gaitchain.live.app import LiveApp, PacedClock
+from gaitchain.live.ble_link import BlePodLink, virtual_pods
 from gaitchain.live.server import ServerConfig
-from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
+from gaitchain.sim.simtime import SimulatedTimeLoop
 from live_browser import (  # pyright: ignore[reportMissingImports]
     CHROMIUM_ARGS,  # pyright: ignore[reportUnknownVariableType]
     chromium_path,  # pyright: ignore[reportUnknownVariableType]
@@ -79,8 +82,9 @@ def open_page(playwright: Any, url: str) -> tuple[Any, Any]:
 
 
 def latency(args: argparse.Namespace) -> None:
-    link = VirtualPodLink(VirtualWalkConfig(minutes=max(3.0, args.seconds / 60 + 1.5)))
-    app = LiveApp(link, ServerConfig(port=0), now_s=PacedClock(), record_dir=tempfile.mkdtemp())
+    clock = PacedClock()
+    link = BlePodLink(virtual_pods(5, minutes=max(3.0, args.seconds / 60 + 1.5)), now_s=clock)
+    app = LiveApp(link, ServerConfig(port=0), now_s=clock, record_dir=tempfile.mkdtemp())
     app.start_background()
     with sync_playwright() as playwright:
         context, page = open_page(playwright, app.server.url)
@@ -88,10 +92,12 @@ def latency(args: argparse.Namespace) -> None:
         page.evaluate("window.gcStats.latencies = []; window.gcStats.shownLatencies = []")
         app.server.send_ages_s.clear()
         app.runner.step_timing.clear()
+        link_cpu0 = link.thread_cpu_s()
         cpu0, chrome0, wall0, load0 = time.process_time(), chromium_cpu_s(), time.monotonic(), 0.0
         page.wait_for_timeout(args.seconds * 1000)
         wall = time.monotonic() - wall0
         cpu, chrome = (time.process_time() - cpu0) / wall, (chromium_cpu_s() - chrome0) / wall
+        link_cpu = (link.thread_cpu_s() - link_cpu0) / wall
         load0 = os.getloadavg()[0]
         stats = page.evaluate(PAGE_STATS)
         context.close()
@@ -100,7 +106,10 @@ def latency(args: argparse.Namespace) -> None:
     shown = np.asarray(stats["shown"]) * 1000
     ages = np.asarray(app.server.send_ages_s) * 1000
     timing = np.asarray(app.runner.step_timing) * 1000
-    print(f"{args.seconds} s of five virtual pods at 120 Hz in real time, {received.size} samples")
+    print(
+        f"{args.seconds} s of five virtual pods at 120 Hz in real time over the BLE link code "
+        f"(bleak, Bumble backend, MTU {link.sessions[0x0101].state.mtu}), {received.size} samples"
+    )
     print("                          median     p95     max   (ms)")
     for name, values in (
         ("acquisition -> received", received),
@@ -117,21 +126,20 @@ def latency(args: argparse.Namespace) -> None:
         f"drawn {stats['draws']} ({stats['draws'] / args.seconds:.1f}/s)"
     )
     print(
-        f"  CPU: server process {100 * cpu:.0f}% of a core, Chromium {100 * chrome:.0f}%; "
+        f"  CPU: server process {100 * cpu:.0f}% of a core (of which the link thread: virtual "
+        f"pods, Bumble and bleak, {100 * link_cpu:.0f}%), Chromium {100 * chrome:.0f}%; "
         f"machine load average {load0:.1f} on {os.cpu_count()} cores"
     )
 
 
 def memory(args: argparse.Namespace) -> None:
-    clock = StepClock(0.01)
-    link = VirtualPodLink(VirtualWalkConfig(minutes=args.minutes + 1.0))
+    loop = SimulatedTimeLoop()
+    link = BlePodLink(
+        virtual_pods(5, minutes=args.minutes + 1.0), now_s=loop.time, loop_factory=lambda: loop
+    )
+    clock = loop.time
     app = LiveApp(
-        link,
-        ServerConfig(port=0),
-        now_s=clock,
-        record_dir=tempfile.mkdtemp(),
-        interval_s=0.0,
-        tick=clock.advance,
+        link, ServerConfig(port=0), now_s=clock, record_dir=tempfile.mkdtemp(), interval_s=0.005
     )
     app.start_background()
     rows: list[tuple[float, float, float, float, int, float]] = []

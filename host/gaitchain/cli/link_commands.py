@@ -125,7 +125,7 @@ def _record_command(args: argparse.Namespace) -> int:
 
     async def main() -> Recorder:
         async with _backend(args.virtual) as backend:
-            targets = await chosen_targets(args, backend, path)
+            targets = await chosen_targets(args.pods, backend, path, every=bool(args.virtual))
             recorder = Recorder(targets, journal, backend=backend)
             loop = asyncio.get_running_loop()
             with contextlib.suppress(NotImplementedError):
@@ -149,16 +149,15 @@ def _record_command(args: argparse.Namespace) -> int:
 
 
 async def chosen_targets(
-    args: argparse.Namespace, backend: BleakBackend | None, path: Path
+    pods: list[str] | None, backend: BleakBackend | None, path: Path, *, every: bool = False
 ) -> list[PodTarget]:
-    """The pods the user chose: `--pods` (found by a scan), else the paired pods; with
-    `--virtual` and no `--pods`, every virtual pod."""
-    if args.pods:
+    """The pods the user chose: `pods` (addresses, names or ids, found by a scan), else the
+    paired pods in `path`; with `every` (virtual pods) and no `pods`, every pod a scan finds.
+    `gaitchain record` and `gaitchain live --link ble` connect to these and nothing else."""
+    if pods:
         found = await scan_pods(backend, timeout_s=5.0)
-        return [
-            PodTarget(p.address, p.pod_id, p.name) for p in (_match(found, w) for w in args.pods)
-        ]
-    if args.virtual:
+        return [PodTarget(p.address, p.pod_id, p.name) for p in (_match(found, w) for w in pods)]
+    if every:
         found = await scan_pods(backend, timeout_s=2.0)
         return [PodTarget(p.address, p.pod_id, p.name) for p in found]
     paired = load_paired(path)

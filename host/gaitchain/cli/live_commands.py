@@ -1,28 +1,31 @@
-"""`gaitchain live` and `gaitchain demo`: the live coach dashboard, on virtual pods for now."""
+"""`gaitchain demo` and `gaitchain live`: the live coach dashboard over the BLE link code.
+
+Both reach pods through `gaitchain.live.ble_link.BlePodLink` (bleak's API, the `PodSession`s of
+`gaitchain record`): `demo` on five virtual pods on a Bumble backend, `live --link ble` on the
+platform's BLE, to the pods the user chose (`--pods`) or paired (`gaitchain pair`).
+"""
 
 import argparse
 import asyncio
 import webbrowser
 from pathlib import Path
 
+from ..link.paired import default_path
 from ..live.app import LiveApp, PacedClock, browser_available
+from ..live.ble_link import DEMO_MTU, BlePodLink, PodsOpener, chosen_pods, virtual_pods
 from ..live.server import ServerConfig, check_binding
 from ..live.verdict import JsonFileVerdicts
-from ..live.virtual_link import DEMO_MTU, VirtualPodLink, VirtualWalkConfig
 from ..sim.walk import DRIVERS
 from .common import Commands
+from .link_commands import chosen_targets
 
 DRIVER_CHOICES = ("healthy", *(f"{s}-{d}" for s in ("left", "right") for d in DRIVERS))
 
 
-def _serve(args: argparse.Namespace, *, open_browser: bool) -> int:
+def _serve(args: argparse.Namespace, opener: PodsOpener, *, open_browser: bool) -> int:
     token = check_binding(args.host, args.token, args.allow_network)
-    config = VirtualWalkConfig(
-        driver=args.driver, seed=args.seed, minutes=args.minutes, mtu=args.mtu
-    )
-    print(f"gaitchain: starting {len(config.pods)} virtual pods on a walker ({args.driver})")
-    link = VirtualPodLink(config)
     clock = PacedClock()
+    link = BlePodLink(opener, now_s=clock, pair=not args.no_pair)
     verdicts = JsonFileVerdicts(args.verdict_file) if args.verdict_file else None
     app = LiveApp(
         link,
@@ -39,7 +42,7 @@ def _serve(args: argparse.Namespace, *, open_browser: bool) -> int:
         if open_browser and not args.no_browser and browser_available():
             webbrowser.open(app.server.url)
 
-    app.runner.start()
+    app.runner.start()  # connects (raises when the pods cannot be had)
     try:
         asyncio.run(app.server.serve(ready))
     except KeyboardInterrupt:
@@ -52,18 +55,25 @@ def _serve(args: argparse.Namespace, *, open_browser: bool) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return _serve(args, open_browser=True)
+    if not 23 <= args.mtu <= 517:
+        raise ValueError(f"mtu = {args.mtu} is outside the ATT MTU range 23 to 517")
+    if not 0.5 <= args.minutes <= 24 * 60:
+        raise ValueError(f"minutes = {args.minutes:g} is outside 0.5 to 1440")
+    print(f"gaitchain: starting 5 virtual pods on a walker ({args.driver}) on a virtual BLE link")
+    opener = virtual_pods(5, minutes=args.minutes, driver=args.driver, seed=args.seed, mtu=args.mtu)
+    args.no_pair = False
+    return _serve(args, opener, open_browser=True)
 
 
 def _live(args: argparse.Namespace) -> int:
-    return _serve(args, open_browser=False)
+    path = Path(args.paired) if args.paired else default_path()
+    targets = asyncio.run(chosen_targets(args.pods, None, path))
+    names = ", ".join(t.name or f"{t.pod_id:04x}" for t in targets)
+    print(f"gaitchain: connecting to {len(targets)} pod(s) over BLE: {names}")
+    return _serve(args, chosen_pods(targets), open_browser=False)
 
 
-def _common(parser: argparse.ArgumentParser, *, driver_default: str) -> None:
-    parser.add_argument("--driver", default=driver_default, choices=DRIVER_CHOICES)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--minutes", type=float, default=60.0, help="length of the walk")
-    parser.add_argument("--mtu", type=int, default=DEMO_MTU, help="ATT MTU the central offers")
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--allow-network", action="store_true", help="serve beyond loopback")
@@ -79,19 +89,34 @@ def register(commands: Commands) -> None:
         "demo",
         help="live dashboard on virtual pods worn by a simulated walker",
         description="Start five virtual pods (the real firmware on emulated chips) on a simulated "
-        "walker with a kinetic-chain driver, connect to them through the live link code and "
-        "serve the dashboard; prints its URL and opens a browser when one is available.",
+        "walker with a kinetic-chain driver, on a virtual BLE link (Bumble); connect to them "
+        "through the same BLE code as real pods (bleak) and serve the dashboard; prints its URL "
+        "and opens a browser when one is available.",
     )
-    _common(demo, driver_default="left-hip-ir-deficit")
+    demo.add_argument("--driver", default="left-hip-ir-deficit", choices=DRIVER_CHOICES)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--minutes", type=float, default=60.0, help="length of the walk")
+    demo.add_argument(
+        "--mtu",
+        type=int,
+        default=DEMO_MTU,
+        help=f"ATT MTU the virtual adapter offers ({DEMO_MTU}: 3-sample batches)",
+    )
+    _common(demo)
     demo.add_argument("--no-browser", action="store_true", help="only print the URL")
     demo.set_defaults(run=_demo)
     live = commands.add_parser(
         "live",
-        help="serve the live coach dashboard",
-        description="Serve the live dashboard for pods on a link. Until the BLE transport lands "
-        "the only link is --link virtual (virtual pods, as in `gaitchain demo`).",
+        help="serve the live coach dashboard for pods over BLE",
+        description="Connect to the pods you chose (--pods, found by a scan) or paired "
+        "(gaitchain pair) over the platform's BLE and serve the dashboard.",
     )
-    live.add_argument("--link", choices=("virtual",), required=True)
-    _common(live, driver_default="healthy")
+    live.add_argument("--link", choices=("ble",), required=True, help="the transport (ble)")
+    live.add_argument("--pods", nargs="+", help="address, name or pod id (default: paired)")
+    live.add_argument("--paired", help="the paired-pods file (default ~/.config/gaitchain)")
+    live.add_argument(
+        "--no-pair", action="store_true", help="never pair: refuse pods that are not bonded"
+    )
+    _common(live)
     live.add_argument("--no-browser", action="store_true", help=argparse.SUPPRESS)
     live.set_defaults(run=_live)

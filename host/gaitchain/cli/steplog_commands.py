@@ -97,7 +97,7 @@ def _sync_ble(args: argparse.Namespace, store: StepStore) -> int:
 
     async def main() -> tuple[list[PodSyncOutcome], list[PodTarget]]:
         async with _ble_backend(args.virtual) as backend:
-            chosen = await chosen_targets(args, backend, path)
+            chosen = await chosen_targets(args.pods, backend, path, every=bool(args.virtual))
             return await sync_pods(
                 chosen,
                 store,

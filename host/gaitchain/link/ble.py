@@ -9,15 +9,21 @@ refuses them, so sessions share one lock), subscribe to the data characteristic,
 `GET_INFO` and `GET_STREAM_CONFIG` (so a reboot is seen before anything else of the new boot),
 pair if the pod answers `NOT_BONDED` and pairing is allowed, `START` if the pod is not streaming;
 then report the link up, and when it drops report it down and reconnect with back-off
-(`backoff_s` doubling to `backoff_max_s`). `Recorder` runs one session per pod on one
-`StreamAssembler` that journals every packet before anything reads it, polls it every
+(`backoff_s` doubling to `backoff_max_s`).
+
+A session does not assemble the stream: it reports what it receives, what it writes and its link
+changes to a `SessionSink`, whose owner runs the one `StreamAssembler` (one `PodStream` and clock
+model per pod). `Recorder` gives its sessions its assembler, which journals every packet before
+anything reads it; the live dashboard's `BlePodLink` (`gaitchain.live.ble_link`) gives them a
+queue that its pipeline's assembler drains. `Recorder` polls its assembler every
 `poll_interval_s` (pings, resend requests) and writes what it returns to the pods; `stop` sends
 `STOP`, waits for the last batches and closes the journal, which `journal_to_recording` turns
 into a recording.
 
-Notification callbacks only hand the bytes (with the loop's time) to the assembler, which is
-synchronous and cheap; writes to a pod go through one queue per pod, in order. All times are the
-event loop's clock, so the same code runs in real time and on simulated time.
+Notification callbacks only hand the bytes (with the session's time) to the sink, which is
+synchronous and cheap; writes to a pod go through one queue per pod, in order. Times are the event
+loop's clock unless a session is given `now_s` (the live pipeline's clock), so the same code runs in
+real time and on simulated time.
 """
 
 import asyncio
@@ -26,7 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
@@ -55,6 +61,7 @@ from .bumble_backend import BleakBackend
 
 log = logging.getLogger(__name__)
 _REPLY_TYPE = 10
+_PING_TYPE = 5
 
 
 class PodLinkError(Exception):
@@ -77,6 +84,18 @@ async def scan_pods(
         if pod is not None:
             pods.append(pod)
     return sorted(pods, key=lambda p: (-p.rssi_dbm, p.pod_id))
+
+
+class SessionSink(Protocol):
+    """Where a session reports its pod's traffic (a `StreamAssembler` has these methods)."""
+
+    def receive(self, data: bytes, host_receive_s: float, *, link_pod_id: int | None) -> None: ...
+
+    def sent(self, pod_id: int, data: bytes, host_send_s: float | None) -> None: ...
+
+    def link_up(self, pod_id: int, now_s: float | None) -> None: ...
+
+    def link_down(self, pod_id: int, now_s: float | None) -> None: ...
 
 
 @dataclass
@@ -102,14 +121,18 @@ class PodTarget:
 
 
 class PodSession:
-    """One pod's link; see the module docstring. `run` returns when `stop` is set."""
+    """One pod's link; see the module docstring. `run` returns when `stop` is set; then the pod
+    is stopped, and if `stream` (the owner's `PodStream` of this pod) is given, its last batches
+    are recovered. `now_s` stamps everything reported to `sink` (default: the loop's clock)."""
 
     def __init__(
         self,
         target: PodTarget,
-        assembler: StreamAssembler,
+        sink: SessionSink,
         connect_lock: asyncio.Lock,
         *,
+        stream: PodStream | None = None,
+        now_s: Callable[[], float] | None = None,
         backend: BleakBackend | None = None,
         pair: bool = True,
         connect_timeout_s: float = 10.0,
@@ -118,7 +141,9 @@ class PodSession:
         backoff_max_s: float = 8.0,
     ) -> None:
         self.target = target
-        self.assembler = assembler
+        self.sink = sink
+        self.stream = stream
+        self._now_s = now_s
         self.lock = connect_lock
         self.backend = backend if backend is not None else BleakBackend()
         self.pair = pair
@@ -138,12 +163,8 @@ class PodSession:
     def pod_id(self) -> int:
         return self.target.pod_id
 
-    @property
-    def stream(self) -> PodStream:
-        return self.assembler.stream(self.pod_id)
-
     def now_s(self) -> float:
-        return asyncio.get_running_loop().time()
+        return self._now_s() if self._now_s is not None else asyncio.get_running_loop().time()
 
     def send(self, data: bytes) -> None:
         """Queue a message for the pod (dropped while disconnected: the stream asks again)."""
@@ -221,7 +242,7 @@ class PodSession:
             if started is not CommandResult.OK:
                 raise PodLinkError(f"pod {self.pod_id:04x} did not start: {started.name}")
         self.state.connects += 1
-        self.assembler.link_up(self.pod_id, self.now_s())
+        self.sink.link_up(self.pod_id, self.now_s())
 
     def _fatal(self, text: str) -> PodLinkError:
         self.fatal = PodLinkError(text)
@@ -236,7 +257,7 @@ class PodSession:
         reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._replies[seq] = reply
         data = encode(Command(self.pod_id, seq, code, args))
-        self.assembler.sent(self.pod_id, data, self.now_s())
+        self.sink.sent(self.pod_id, data, self.now_s())
         await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=True)
         try:
             return (await asyncio.wait_for(reply, self.reply_timeout_s)).result
@@ -249,7 +270,7 @@ class PodSession:
 
     def _on_notify(self, _characteristic: Any, data: bytearray) -> None:
         message = bytes(data)
-        self.assembler.receive(message, self.now_s(), link_pod_id=self.pod_id)
+        self.sink.receive(message, self.now_s(), link_pod_id=self.pod_id)
         if len(message) > 1 and message[1] == _REPLY_TYPE:
             try:
                 reply = decode(message)
@@ -268,7 +289,7 @@ class PodSession:
     def _link_down(self) -> None:
         if self.state.connected:
             self.state.connected = False
-            self.assembler.link_down(self.pod_id, self.now_s())
+            self.sink.link_down(self.pod_id, self.now_s())
 
     async def _write_loop(self) -> None:
         while True:
@@ -276,23 +297,27 @@ class PodSession:
             client = self.client
             if client is None:
                 continue
+            if len(data) > 1 and data[1] == _PING_TYPE:  # its send time as it goes out, not queued
+                self.sink.sent(self.pod_id, data, self.now_s())
             try:
                 await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=False)
             except BleakError as error:
                 log.debug("pod %04x: write failed: %s", self.pod_id, error)
 
     async def _finish(self, wait_s: float = 3.0) -> None:
-        """Stop the pod streaming; ask its status (which names its newest batch, so a last
-        batch lost on the air is seen) and ask again for what is missing, for up to `wait_s`."""
+        """Stop the pod streaming; with a `stream`, ask its status (which names its newest batch,
+        so a last batch lost on the air is seen) and ask again for what is missing, for up to
+        `wait_s`."""
         try:
             await self._command(CommandCode.STOP)
-            await self._command(CommandCode.GET_STATUS)
             stream, client = self.stream, self.client
+            if stream is None:
+                return
+            await self._command(CommandCode.GET_STATUS)
             deadline = self.now_s() + wait_s
             while stream.epoch.missing and client is not None and self.now_s() < deadline:
                 for data in stream.poll():
-                    if self.assembler.journal is not None:
-                        self.assembler.journal.sent(self.pod_id, self.now_s(), data)
+                    self.sink.sent(self.pod_id, data, self.now_s())
                     await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=False)
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.1)
@@ -408,6 +433,7 @@ class Recorder:
                 target,
                 self.assembler,
                 lock,
+                stream=stream,
                 backend=self.backend,
                 pair=self.pair,
                 **self.session_options,

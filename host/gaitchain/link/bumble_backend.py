@@ -8,7 +8,8 @@ API, unchanged) driving a Bumble device as the host's adapter, for tests and the
 The central is a Bumble `Device` (host and controller) on any Bumble link; with
 `gaitchain.link.virtual` it shares a `LocalLink` with virtual pods that run the firmware. What a
 real adapter does, it does over real ATT/SMP: the connection (one pending connect at a time, as
-BlueZ), an ATT MTU exchange (asks 517, as BlueZ), service/characteristic/descriptor discovery,
+BlueZ), an ATT MTU exchange (asks 517, as BlueZ, unless the central is given a smaller `mtu`:
+the live demo offers 61 for 3-sample batches), service/characteristic/descriptor discovery,
 subscription by writing the CCCD, reads, writes with and without response, LE Secure Connections
 pairing ("just works") with keys kept in the central's key store (a JSON file, or memory), and
 disconnects reported through bleak's `disconnected_callback`.
@@ -66,8 +67,9 @@ class BumbleCentral:
     """The host's adapter: one Bumble device shared by every scanner and client made from
     `backend()`. `keystore_path` keeps bond keys across runs (JSON); None keeps them in memory."""
 
-    def __init__(self, device: Device) -> None:
+    def __init__(self, device: Device, *, mtu: int = REQUESTED_MTU) -> None:
         self.device = device
+        self.mtu = mtu
         self.connecting = False
 
     @classmethod
@@ -77,8 +79,12 @@ class BumbleCentral:
         *,
         address: str = HOST_ADDRESS,
         keystore_path: Path | None = None,
+        mtu: int = REQUESTED_MTU,
     ) -> "BumbleCentral":
-        """Power on the host's adapter: a new controller on `link`, or the given controller."""
+        """Power on the host's adapter: a new controller on `link`, or the given controller.
+        `mtu` is the largest ATT MTU it takes, asking or asked (BlueZ: 517)."""
+        if not 23 <= mtu <= 517:
+            raise ValueError(f"mtu = {mtu} is outside the ATT MTU range 23 to 517")
         controller = (
             link_or_controller
             if isinstance(link_or_controller, Controller)
@@ -96,8 +102,9 @@ class BumbleCentral:
             else MemoryKeyStore()
         )
         device.keystore = store
+        device.gatt_server.max_mtu = mtu
         await device.power_on()
-        return cls(device)
+        return cls(device, mtu=mtu)
 
     def backend(self) -> "BleakBackend":
         """Scanner and client classes bound to this central, for bleak's `backend=`."""
@@ -211,7 +218,7 @@ class BumbleClient(BaseBleakClient):
         try:
             peer = Peer(connection)
             self._peer = peer
-            await peer.request_mtu(REQUESTED_MTU)
+            await peer.request_mtu(central.mtu)
             await peer.discover_services()
             for service in peer.services:
                 await service.discover_characteristics()  # pyright: ignore[reportUnknownMemberType] (untyped default in Bumble)

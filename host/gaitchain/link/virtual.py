@@ -13,7 +13,10 @@ same code that talks to real pods.
 Everything runs on the event loop's clock: on `gaitchain.sim.simtime.SimulatedTimeLoop` a test
 is deterministic and takes no wall time waiting; on an ordinary loop the pods run in real time
 (the demo). Each pod's main loop runs as the firmware's does: on a wake-up (a control write or a
-connection event) or every `service_interval_s` (main.py's 50 ms).
+connection event) or every `service_interval_s` (main.py's 50 ms; the real pod also wakes on its
+IMU's FIFO interrupt, which the live demo approximates with 10 ms and `chip_step_s` 0, cheap
+with `signal_block_s`). `host_mtu` is the largest ATT MTU the host's adapter takes (517 as BlueZ;
+the live demo offers 61, so batches are 3 samples).
 
 Faults, on the air (`AirFaults`) and per pod: a share of notifications lost, a one-way delay per
 packet (order kept per direction, as a BLE link keeps it), `drop_link` (the pod goes out of range
@@ -44,8 +47,9 @@ from gaitchain.sim.params import ImuErrors, Walker
 from gaitchain.sim.plan import make_plan
 from gaitchain.sim.schedule import build_schedule
 from gaitchain.sim.virtual_pod import VirtualPod, VirtualPodConfig
+from gaitchain.sim.walk import apply_driver, parse_driver
 
-from .bumble_backend import HOST_ADDRESS, BleakBackend, BumbleCentral
+from .bumble_backend import HOST_ADDRESS, REQUESTED_MTU, BleakBackend, BumbleCentral
 
 _ATT_CID = b"\x04\x00"
 _ATT_NOTIFICATION = 0x1B
@@ -207,6 +211,8 @@ class VirtualPods:
         host_keystore: Path | None = None,
         errors: ImuErrors | None = None,
         log_sectors: int = 0,
+        host_mtu: int = REQUESTED_MTU,
+        signal_block_s: float = 0.0,
     ) -> None:
         self.specs = specs
         self.body = body
@@ -223,6 +229,8 @@ class VirtualPods:
         self.errors = errors
         self.log_sectors = log_sectors
         """Sectors of emulated flash for each pod's step log (0: none; 512 = 2 MB)."""
+        self.host_mtu = host_mtu
+        self.signal_block_s = signal_block_s
         self.air = VirtualAir(faults, self.rng)
         self.pods: dict[int, _RunningPod] = {}
         self.central: BumbleCentral | None = None
@@ -239,15 +247,23 @@ class VirtualPods:
         rate_hz: int = 120,
         seed: int = 0,
         first_pod_id: int = 0x0101,
+        driver: str = "healthy",
+        severity: float = 1.0,
+        stand_s: float | None = None,
         **options: Any,
     ) -> "VirtualPods":
         """`count` pods (pelvis, shanks, feet, thighs in that order) on one simulated walker of
-        `minutes`, clocks up to +-50 ppm off, booted within the first second."""
+        `minutes` (healthy, or with a kinetic-chain `driver` such as "left-hip-ir-deficit"),
+        clocks up to +-50 ppm off, booted within the first second. The walk starts with
+        `stand_s` of standing (default 8 s)."""
         if not 1 <= count <= len(PLACEMENTS):
             raise ValueError(f"count = {count} is outside 1 to {len(PLACEMENTS)} virtual pods")
         rng = np.random.default_rng(seed)
-        walker = Walker().validate()
-        plan = make_plan(minutes * 60.0 + 30.0, walker.gait.speed_mps, walker.gait.stride_s)
+        fault, side = parse_driver(driver)
+        walker = apply_driver(Walker(), fault, side, severity).validate()
+        plan = make_plan(
+            minutes * 60.0 + 30.0, walker.gait.speed_mps, walker.gait.stride_s, stand_s=stand_s
+        )
         body = Body(build_schedule(walker, plan))
         specs = [
             VirtualPodSpec(
@@ -268,7 +284,9 @@ class VirtualPods:
         controller = ScanningController(
             "gaitchain-host", link=self.air, public_address=HOST_ADDRESS
         )
-        self.central = await BumbleCentral.start(controller, keystore_path=self.host_keystore)
+        self.central = await BumbleCentral.start(
+            controller, keystore_path=self.host_keystore, mtu=self.host_mtu
+        )
         for spec in self.specs:
             address = pod_address(spec.pod_id)
             controller = Controller(f"pod-{spec.pod_id:04x}", link=self.air, public_address=address)
@@ -290,6 +308,7 @@ class VirtualPods:
                 chip_step_s=self.chip_step_s,
                 bonds_path=str(self.bonds_dir / f"bonds-{spec.pod_id:04x}.bin"),
                 log_sectors=self.log_sectors,
+                signal_block_s=self.signal_block_s,
             )
             if self.errors is not None:
                 config.errors = self.errors
@@ -308,7 +327,7 @@ class VirtualPods:
         if delay > 0:
             await asyncio.sleep(delay)
         while True:
-            running.pod.advance_to(loop.time() - self.t0_s)
+            running.pod.wake(loop.time() - self.t0_s)
             timer = loop.call_later(self.service_interval_s, running.wake.set)
             await running.wake.wait()  # (not wait_for: it can swallow a cancellation in 3.11)
             timer.cancel()

@@ -1,7 +1,8 @@
 """The live coach dashboard: pods -> link -> stream -> fusion -> strides and metrics -> browser.
 
 * `link`: the transport seam (`PodLink`: packets in, bytes out, link up/down);
-  `virtual_link.VirtualPodLink` implements it over virtual pods.
+  `ble_link.BlePodLink` implements it over the BLE link code (bleak), on real pods or on
+  virtual pods on a Bumble backend.
 * `pipeline`: `LivePipeline` (one `step()` per tick on an injected clock) and `LiveRunner`.
 * `pod_fusion`, `angles`, `strides`, `metrics`: per-pod fusion, trace angles, live strides and
   the stride metrics provider interface (`StrideMetricsProvider`).

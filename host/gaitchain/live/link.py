@@ -6,15 +6,20 @@ pod, with link up/down". The live pipeline only talks to this interface, so a tr
 by passing another object that has these four methods:
 
 * `start(now_s)`: connect to the pods (or begin replaying);
-* `poll(now_s)`: everything that happened since the last call, in order, as `Packet` and
-  `LinkChange` events; it never blocks (a callback-based transport such as bleak enqueues in its
-  notification callbacks and `poll` drains the queue);
+* `poll(now_s)`: everything that happened since the last call, in order, as `Packet`, `Sent`
+  and `LinkChange` events; it never blocks (bleak's notification callbacks enqueue and `poll`
+  drains the queue);
 * `send(pod_id, data)`: write one host-to-pod message (to the control characteristic);
-* `close()`: disconnect.
+* `close()`: stop the pods and disconnect.
 
-`gaitchain.live.virtual_link.VirtualPodLink` implements it over virtual pods (the real firmware on
-emulated chips and the emulated MicroPython `bluetooth` module); a BLE transport implements it over
-bleak. Times are host seconds on the clock the pipeline runs on.
+The link brings each pod to streaming by itself: after every (re)connect it asks the pod's info
+first (so a reboot is seen before anything else of the new boot) and its stream config, starts it,
+and only then reports the link up; the commands it wrote come back as `Sent` events, so the
+pipeline's stream layer and journal see every message in both directions. The link does not
+assemble the stream: the pipeline does, once per pod.
+
+`gaitchain.live.ble_link.BlePodLink` implements it over bleak (`gaitchain.link.ble`), for real pods
+and for virtual pods on a Bumble backend. Times are host seconds on the clock the pipeline runs on.
 """
 
 from dataclasses import dataclass
@@ -31,6 +36,15 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class Sent:
+    """A message the link wrote to a pod on its own (a command of its connection set-up)."""
+
+    pod_id: int
+    host_send_s: float
+    data: bytes
+
+
+@dataclass(frozen=True)
 class LinkChange:
     """A pod's link went up (connected, ready for commands) or down."""
 
@@ -39,7 +53,7 @@ class LinkChange:
     up: bool
 
 
-LinkEvent = Packet | LinkChange
+LinkEvent = Packet | Sent | LinkChange
 
 
 class PodLink(Protocol):

@@ -2,9 +2,10 @@
 metrics -> hub. One `step()` does one pass at the injected clock's time; `LiveRunner` calls it
 on a background thread at `interval_s` (a test calls `step()` itself, as fast as it likes).
 
-On every link up the pipeline asks the pod for its info (so a reboot is seen first) and starts
-streaming. Everything the stream layer asks for (pings, resend requests) is written back through
-the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
+The pipeline owns the one stream assembler (gaps, resends, clock model per pod): the link only
+carries packets (it connects, asks each pod's info and starts it on every connect, see
+`live/link.py`). Everything the stream layer asks for (pings, resend requests) is written back
+through the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
 anything else reads it; `gaitchain.stream.journal_to_recording` converts it), `record(False)`
 closes it.
 """
@@ -21,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from gaitchain.protocol import Command, CommandCode, encode
-
-from ..stream import JournalWriter, SampleChunk, StreamAssembler
+from ..stream import ClockModel, JournalWriter, PodStream, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
 from .hub import LiveHub
-from .link import LinkChange, Packet, PodLink
+from .link import LinkChange, Packet, PodLink, Sent
 from .metrics import (
     Asymmetry,
     FatigueTrend,
@@ -51,7 +50,6 @@ class _Pod:
     rate_window: deque[tuple[float, int]] = field(default_factory=deque[tuple[float, int]])
     samples: int = 0
     newest_sample_s: float = math.nan
-    command_seq: int = 0
 
 
 class LivePipeline:
@@ -80,7 +78,7 @@ class LivePipeline:
         self._step_s = math.nan
         # The stream layer reads the time of the step being run, so everything one step sends and
         # receives is stamped alike (a ping's send time is never after its echo's arrival).
-        self.assembler = StreamAssembler(now_s=lambda: self._step_s)
+        self.assembler = StreamAssembler(now_s=lambda: self._step_s, stream_factory=_live_stream)
         self.angles = SegmentAngles()
         self.asymmetry = Asymmetry()
         self.fatigue = FatigueTrend()
@@ -112,10 +110,14 @@ class LivePipeline:
         for event in self.link.poll(now):
             if isinstance(event, Packet):
                 self.assembler.receive(event.data, event.host_receive_s, link_pod_id=event.pod_id)
+            elif isinstance(event, Sent):
+                self.assembler.sent(event.pod_id, event.data, event.host_send_s)
             else:
                 self._link_change(event)
+        self._step_s = self.now_s()  # pings are stamped as late as they can be
         for pod_id, data in self.assembler.poll():
             self.link.send(pod_id, data)
+        self._step_s = now
         for chunk in self.assembler.take_samples():
             self._chunk(chunk, now)
         if now >= self._next_snapshot_s:
@@ -133,20 +135,11 @@ class LivePipeline:
             self.pods[pod_id] = _Pod(pod_id)
         return self.pods[pod_id]
 
-    def _command(self, pod: _Pod, code: CommandCode) -> None:
-        pod.command_seq += 1
-        data = encode(Command(pod.pod_id, pod.command_seq, code))
-        if self.journal is not None:
-            self.journal.sent(pod.pod_id, self._step_s, data)
-        self.link.send(pod.pod_id, data)
-
     def _link_change(self, event: LinkChange) -> None:
         pod = self._pod(event.pod_id)
         pod.connected = event.up
         if event.up:
             self.assembler.link_up(event.pod_id, event.host_s)
-            self._command(pod, CommandCode.GET_INFO)
-            self._command(pod, CommandCode.START)
         else:
             self.assembler.link_down(event.pod_id, event.host_s)
 
@@ -263,25 +256,38 @@ class LivePipeline:
         )
 
 
+LIVE_CLOCK_READY_US = 5000.0
+"""The live view releases a pod's samples once its clock model is good to 5 ms (a sample is
+8.3 ms at 120 Hz), not the 0.5 ms a recording waits for: on a busy host the quick ping exchanges
+that tighten the model can take tens of seconds, and the view would stand still meanwhile. The
+model keeps improving after; recordings (`gaitchain record`, the journal) are not affected."""
+
+
+def _live_stream(pod_id: int, now_s: Callable[[], float]) -> PodStream:
+    return PodStream(
+        pod_id,
+        now_s=now_s,
+        clock_wait_s=10.0,
+        clock_factory=lambda: ClockModel(ready_uncertainty_us=LIVE_CLOCK_READY_US),
+    )
+
+
 def _finite(value: float) -> float | None:
     """JSON has no NaN or infinity: those become null."""
     return float(value) if np.isfinite(value) else None
 
 
 class LiveRunner:
-    """Runs `pipeline.step()` every `interval_s` on a daemon thread until `stop()`; `tick` (if
-    given) runs before each step (a `StepClock`'s `advance`)."""
+    """Runs `pipeline.step()` every `interval_s` on a daemon thread until `stop()`."""
 
     def __init__(
         self,
         pipeline: LivePipeline,
         *,
         interval_s: float = 0.01,
-        tick: Callable[[], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.interval_s = interval_s
-        self.tick = tick
         self.error: BaseException | None = None
         self.step_timing: deque[tuple[float, float]] = deque(maxlen=10000)
         """(how late each step started, how long it took), seconds, newest last."""
@@ -297,8 +303,6 @@ class LiveRunner:
             due = time.monotonic()
             while not self._stop.is_set():
                 began = time.monotonic()
-                if self.tick is not None:
-                    self.tick()
                 self.pipeline.step()
                 ended = time.monotonic()
                 self.step_timing.append((began - due, ended - began))

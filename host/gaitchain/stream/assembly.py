@@ -289,16 +289,21 @@ class PodStream:
         self._release(host_receive_s)
 
     def note_sent(self, data: bytes, host_send_s: float) -> None:
-        """Record a message written to the pod (a `PING` starts a clock exchange)."""
+        """Record a message written to the pod (a `PING` starts a clock exchange; a transport
+        that queues may note a ping again when it goes out, which narrows its send time)."""
         try:
             message = decode(data)
         except ProtocolError:
             return
-        if isinstance(message, Ping):
-            self._pings[message.seq] = host_send_s
-            self.counters.pings += 1
-            if self.epoch.first_ping_s is None:
-                self.epoch.first_ping_s = host_send_s
+        if not isinstance(message, Ping):
+            return
+        if message.seq in self._pings:  # noted when made (`ping`), now written: the later time
+            self._pings[message.seq] = max(self._pings[message.seq], host_send_s)
+            return
+        self._pings[message.seq] = host_send_s
+        self.counters.pings += 1
+        if self.epoch.first_ping_s is None:
+            self.epoch.first_ping_s = host_send_s
 
     def ping(self, host_send_s: float | None = None) -> bytes:
         """A `PING` to write now (its send time is recorded)."""

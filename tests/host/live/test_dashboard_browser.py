@@ -1,7 +1,8 @@
-"""The dashboard in headless Chromium against virtual pods in real time: the page loads, the
-traces move, the stride table fills, the verdict panel is there, recording starts and stops, and
-a sample reaches the page within 100 ms (p95) of being acquired. Keeps a screenshot in
-test-artifacts/."""
+"""The dashboard in headless Chromium against five virtual pods in real time, reached as
+`gaitchain demo` reaches them: the BLE link (`BlePodLink`, bleak's API) on a Bumble backend. The
+page loads, the traces move, the stride table fills, the verdict panel is there, recording starts
+and stops, and a sample reaches the page within 100 ms (p95) of being acquired. Keeps a
+screenshot in test-artifacts/."""
 
 import os
 import time
@@ -12,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 from gaitchain.live.app import LiveApp, PacedClock
+from gaitchain.live.ble_link import BlePodLink, virtual_pods
 from gaitchain.live.server import ServerConfig
-from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
 from live_browser import CHROMIUM_ARGS, chromium_missing, chromium_path
 from playwright.sync_api import sync_playwright
 
@@ -33,11 +34,12 @@ NEWEST_T = """name => {
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    link = VirtualPodLink(VirtualWalkConfig(driver="left-hip-ir-deficit", minutes=3.0))
+    clock = PacedClock()
+    link = BlePodLink(virtual_pods(5, minutes=3.0), now_s=clock)
     app = LiveApp(
         link,
         ServerConfig(port=0),
-        now_s=PacedClock(),
+        now_s=clock,
         record_dir=tmp_path_factory.mktemp("recordings"),
     )
     app.start_background()
@@ -80,8 +82,9 @@ def test_traces_move_and_strides_fill(page: Any, app: LiveApp) -> None:
     page.wait_for_timeout(1000)
     second = page.evaluate(NEWEST_T, "pelvis_obliquity_deg")
     assert first is not None and second is not None and second > first + 0.5
+    notes = [(r["pod"], r["connected"], r["alignment"]) for r in app.pipeline.pod_rows()]
     for channel in ("left_shank_rotation_deg", "right_foot_eversion_deg"):
-        assert page.evaluate(NEWEST_T, channel) is not None
+        assert page.evaluate(NEWEST_T, channel) is not None, f"{channel}: pods {notes}"
     rows = page.locator("#strides tbody tr")
     assert 4 <= rows.count() <= 25, "the table keeps the newest 25 strides"
     assert {"left", "right"} <= {rows.nth(i).inner_text().split()[0] for i in range(rows.count())}

@@ -27,6 +27,17 @@ def test_live_needs_a_link(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--link" in capsys.readouterr().err
 
 
+def test_live_connects_only_to_chosen_or_paired_pods(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "pods.json"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["live", "--link", "ble", "--paired", str(empty), "--port", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no pods chosen" in err and "gaitchain pair" in err and str(empty) in err
+
+
 def test_demo_prints_its_url_and_serves(tmp_path: Path) -> None:
     gaitchain = str(Path(sys.executable).parent / "gaitchain")
     command = [gaitchain, "demo", "--no-browser", "--port", "0"]

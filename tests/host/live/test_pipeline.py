@@ -1,74 +1,142 @@
-"""The live pipeline on virtual pods, faster than real time (a step clock): pod status, traces,
-strides with their timing, link drop-outs, recording, verdicts."""
+"""The live pipeline over the BLE link (`BlePodLink`: bleak's API, `PodSession`) to virtual pods
+on a Bumble backend, all on simulated time (deterministic, faster than real time): pod status,
+traces, strides with their timing, a link drop-out, commands and pings reaching the pods,
+recording, verdicts."""
 
+import asyncio
 import json
+import logging
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from gaitchain.link.virtual import VirtualPods
 from gaitchain.live.angles import CHANNELS
-from gaitchain.live.app import StepClock
+from gaitchain.live.ble_link import BlePodLink, virtual_pods
 from gaitchain.live.hub import ClientFeed, LiveHub
+from gaitchain.live.link import LinkChange, Packet, Sent
 from gaitchain.live.pipeline import LivePipeline
 from gaitchain.live.verdict import JsonFileVerdicts
-from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
+from gaitchain.protocol import (
+    Command,
+    CommandCode,
+    CommandResult,
+    Ping,
+    Reply,
+    decode,
+    encode,
+)
 from gaitchain.sim.params import Walker
+from gaitchain.sim.simtime import run_simulated
 from gaitchain.stream import read_journal
+
+logging.getLogger("bumble").setLevel(logging.ERROR)
+DROPPED = 0x0104  # the left foot pod goes out of range for 2 s
+COMMANDED = 0x0101  # the pelvis pod is stopped and started again by commands
 
 
 class Run:
     def __init__(self, tmp: Path) -> None:
-        self.clock = StepClock(0.01)
-        self.link = VirtualPodLink(VirtualWalkConfig(driver="healthy", minutes=2.0, seed=3))
-        self.hub = LiveHub()
+        self.tmp = tmp
         self.verdict_file = tmp / "verdict.json"
-        self.pipeline = LivePipeline(
-            self.link,
-            self.hub,
-            now_s=self.clock,
-            verdicts=JsonFileVerdicts(self.verdict_file),
-            record_dir=tmp / "recordings",
-        )
+        self.hub = LiveHub()
         self.feed = self.hub.subscribe()
-        self.frames: list[dict[str, object]] = []
-        self.pipeline.start()
+        self.frames: list[dict[str, Any]] = []
+        self.events: list[object] = []
+        self.streaming: dict[str, bool] = {}
+        self.produced: dict[str, int] = {}
+        self.pipeline: LivePipeline
+        self.link: BlePodLink
+        self.pods: VirtualPods
 
-    def run_to(self, t_s: float) -> None:
-        while self.clock() < t_s:
-            self.clock.advance()
+    async def main(self) -> None:
+        loop = asyncio.get_running_loop()
+        opener = virtual_pods(5, minutes=1.0, driver="healthy", seed=3)
+        self.link = BlePodLink(opener, now_s=loop.time, attach=True)
+        self.pipeline = LivePipeline(
+            _Tap(self.link, self.events),
+            self.hub,
+            now_s=loop.time,
+            verdicts=JsonFileVerdicts(self.verdict_file),
+            record_dir=self.tmp / "recordings",
+        )
+        self.pipeline.start()
+        await self.run_to(20.0)
+        self.pods = self.link.pods.extra["virtual"]  # type: ignore[union-attr]
+        self.pipeline.request("record", True)
+        self.pods.drop_link(DROPPED, 2.0)
+        await self.run_to(24.0)
+        self.command(COMMANDED, 900, CommandCode.STOP)
+        await self.run_to(25.0)
+        pod = self.pods.pod(COMMANDED)
+        self.streaming["after STOP"] = pod.pod.streaming
+        self.produced["after STOP"] = pod.produced_samples()
+        await self.run_to(27.0)
+        self.produced["1 s later"] = pod.produced_samples()
+        self.command(COMMANDED, 901, CommandCode.START)
+        await self.run_to(30.0)
+        self.streaming["after START"] = pod.pod.streaming
+        self.pipeline.request("record", False)
+        self.verdict_file.write_text(
+            json.dumps(
+                {"driver": "hip-ir-deficit", "side": "left", "confidence": 0.7, "evidence": ["e1"]}
+            )
+        )
+        await self.run_to(36.0)
+        self.pipeline.close()
+        await self.link.wait_closed()
+
+    def command(self, pod_id: int, seq: int, code: CommandCode) -> None:
+        self.link.send(pod_id, encode(Command(pod_id, seq, code)))
+
+    async def run_to(self, t_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        while loop.time() < t_s:
+            await asyncio.sleep(0.01)
             self.pipeline.step()
-            if round(self.clock() / 0.01) % 10 == 0:
+            if len(self.frames) < loop.time() * 10:
                 self.frames.append(self.hub.take(self.feed))
+
+
+class _Tap:
+    """The link, with every event it delivered kept for the test."""
+
+    def __init__(self, link: BlePodLink, events: list[object]) -> None:
+        self.link = link
+        self.events = events
+
+    def start(self, now_s: float) -> None:
+        self.link.start(now_s)
+
+    def poll(self, now_s: float) -> list[Any]:
+        events = self.link.poll(now_s)
+        self.events.extend(events)
+        return events
+
+    def send(self, pod_id: int, data: bytes) -> None:
+        self.link.send(pod_id, data)
+
+    def close(self) -> None:
+        self.link.close()
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     run = Run(tmp_path_factory.mktemp("live"))
-    run.run_to(20.0)
-    run.pipeline.request("record", True)
-    run.link.disconnect(0x0104, run.clock())
-    run.run_to(22.0)
-    run.link.connect(0x0104, run.clock())
-    run.run_to(30.0)
-    run.pipeline.request("record", False)
-    run.verdict_file.write_text(
-        json.dumps(
-            {"driver": "hip-ir-deficit", "side": "left", "confidence": 0.7, "evidence": ["e1"]}
-        )
-    )
-    run.run_to(36.0)
+    run_simulated(run.main(), timeout_s=60.0)
     return run
 
 
 def test_pods_report_link_rate_and_clock(run: Run) -> None:
     rows = {r["pod"]: r for r in run.pipeline.pod_rows()}
-    assert set(rows) == {f"{pid:04x}" for pid in run.link.pods}
-    for pod_id, pod in run.link.pods.items():
-        row = rows[f"{pod_id:04x}"]
+    assert set(rows) == {f"{spec.pod_id:04x}" for spec in run.pods.specs}
+    for spec in run.pods.specs:
+        row = rows[f"{spec.pod_id:04x}"]
         assert row["connected"]
-        assert abs(row["rate_hz"] - 120.0 * (1 + pod.config.clock_ppm * 1e-6)) < 0.01
-        assert abs(row["drift_ppm"] - pod.config.clock_ppm) < 1.0, "the clock model finds drift"
+        assert abs(row["rate_hz"] - 120.0 * (1 + spec.clock_ppm * 1e-6)) < 0.01
+        assert abs(row["drift_ppm"] - spec.clock_ppm) < 1.0, "the clock model finds drift"
         assert row["battery_pct"] is not None and 0 < row["battery_pct"] <= 100
         assert row["alignment"].startswith("aligned")
         assert row["lost_samples"] == 0
@@ -76,14 +144,55 @@ def test_pods_report_link_rate_and_clock(run: Run) -> None:
 
 def test_dropped_link_is_reported_and_nothing_is_lost(run: Run) -> None:
     states = [
-        {r["pod"]: r["connected"] for r in frame["pods"]["rows"]}  # type: ignore[index]
+        (frame["pods"]["session_s"], {r["pod"]: r["connected"] for r in frame["pods"]["rows"]})
         for frame in run.frames
         if "pods" in frame
     ]
-    assert any(not s.get("0104", True) for s in states), "the page saw the foot pod's link down"
-    stream = run.pipeline.assembler.stream(0x0104)
-    assert stream.counters.lost_samples == 0
+    down = [t for t, s in states if not s.get("0104", True) and t > 10.0]
+    assert down and min(down) >= 20.0 and max(down) < 23.0, "the page saw the link down"
+    assert all(s["0104"] for t, s in states if t > 23.0), "and up again"
+    changes = [
+        (e.host_s, e.up) for e in run.events if isinstance(e, LinkChange) and e.pod_id == DROPPED
+    ]
+    assert [up for _, up in changes] == [False, True, False, True], "down until connected"
+    assert 20.0 <= changes[2][0] < 20.5 and 22.0 < changes[3][0] < 26.0
+    session = run.link.sessions[DROPPED].state
+    assert (session.connects, session.disconnects) == (2, 1)
+    stream = run.pipeline.assembler.stream(DROPPED)
+    assert stream.counters.lost_samples == 0, "what the drop cost was asked for again"
+    assert stream.counters.gaps == 0 or stream.counters.recovered_batches > 0
     assert stream.counters.batches > 0 and stream.connected
+
+
+def test_one_assembler_sees_every_message_both_ways(run: Run) -> None:
+    """The sessions' own commands (GET_INFO first on every connect) come through as `Sent`; the
+    pipeline's pings reach the pods (their echoes train the clock models)."""
+    sent = [
+        (e.host_send_s, decode(e.data))
+        for e in run.events
+        if isinstance(e, Sent) and e.pod_id == DROPPED
+    ]
+    assert any(isinstance(m, Ping) for _, m in sent), "pings are noted again as they go out"
+    reconnect = [m.code for t, m in sent if t > 20.0 and isinstance(m, Command)]
+    assert reconnect[0] is CommandCode.GET_INFO, "a reboot would be seen first"
+    assert reconnect[-1] is CommandCode.GET_STREAM_CONFIG, "(GET_INFO again after encrypting)"
+    assert CommandCode.START not in reconnect, "the pod kept streaming while out of range"
+    for spec in run.pods.specs:
+        counters = run.pipeline.assembler.stream(spec.pod_id).counters
+        assert counters.pings >= 20 and counters.echoes >= 0.9 * counters.pings
+    assert len(run.pipeline.assembler.pods) == 5
+
+
+def test_commands_reach_the_pod(run: Run) -> None:
+    assert run.streaming == {"after STOP": False, "after START": True}
+    assert run.produced["1 s later"] == run.produced["after STOP"], "stopped means stopped"
+    replies = [
+        decode(e.data)
+        for e in run.events
+        if isinstance(e, Packet) and e.pod_id == COMMANDED and e.data[1] == 10
+    ]
+    answered = {r.seq: r.result for r in replies if isinstance(r, Reply)}
+    assert answered[900] is CommandResult.OK and answered[901] is CommandResult.OK
 
 
 def test_traces_cover_every_channel_in_time(run: Run) -> None:
@@ -120,7 +229,7 @@ def test_recording_writes_a_journal_of_every_pod(run: Run) -> None:
     assert path is not None and path.exists() and run.pipeline.journal is None
     contents = read_journal(path)
     pods = {r.pod_id for r in contents.records}
-    assert pods >= set(run.link.pods)
+    assert pods >= {spec.pod_id for spec in run.pods.specs}
     times = [r.host_s for r in contents.records]
     assert min(times) >= 19.9 and max(times) <= 30.1
 

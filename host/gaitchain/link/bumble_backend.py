@@ -17,9 +17,9 @@ disconnects reported through bleak's `disconnected_callback`.
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -53,6 +53,17 @@ _PROPERTY_NAMES = (
     (0x40, "authenticated-signed-writes"),
     (0x80, "extended-properties"),
 )
+
+
+T = TypeVar("T")
+
+
+def _reraise_if_cancelled() -> None:
+    """Inside `except CancelledError`: re-raise if this task itself is being cancelled (Bumble
+    also cancels a pending GATT request when the link drops, which is not our cancellation)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _uuid_text(value: core.UUID) -> str:
@@ -221,6 +232,10 @@ class BumbleClient(BaseBleakClient):
         except (core.BaseBumbleError, hci.HCI_Error, core.ConnectionError) as error:
             await self.disconnect()
             raise BleakError(f"setting up {self.address} failed: {error}") from error
+        except asyncio.CancelledError as error:
+            _reraise_if_cancelled()
+            await self.disconnect()
+            raise BleakError(f"{self.address} disconnected while being set up") from error
 
     def _collection(self, peer: Peer) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
@@ -283,6 +298,14 @@ class BumbleClient(BaseBleakClient):
             await keystore.delete(hci.Address(self.address).to_string())
         await self.disconnect()
 
+    async def _gatt(self, request: Awaitable[T]) -> T:
+        """A GATT request; one the link dropped under (Bumble cancels it) is a `BleakError`."""
+        try:
+            return await request
+        except asyncio.CancelledError as error:
+            _reraise_if_cancelled()
+            raise BleakError(f"{self.address} disconnected during a GATT request") from error
+
     def _require(self) -> Connection:
         if self._connection is None:
             raise BleakError(f"{self.address} is not connected")
@@ -293,35 +316,37 @@ class BumbleClient(BaseBleakClient):
     ) -> bytearray:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._gatt(proxy.read_value()))
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        return bytearray(await proxy.read_value())
+        return bytearray(await self._gatt(proxy.read_value()))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.write_value(bytes(data), with_response=response)  # type: ignore[arg-type]
+        await self._gatt(proxy.write_value(bytes(data), with_response=response))  # type: ignore[arg-type]
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        await proxy.write_value(bytes(data), with_response=True)  # type: ignore[arg-type]
+        await self._gatt(proxy.write_value(bytes(data), with_response=True))  # type: ignore[arg-type]
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.subscribe(lambda value: callback(bytearray(value)), prefer_notify=True)
+        await self._gatt(
+            proxy.subscribe(lambda value: callback(bytearray(value)), prefer_notify=True)
+        )
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         self._require()

@@ -6,10 +6,12 @@ stack with virtual pods (`gaitchain.link.virtual`).
 
 `PodSession` keeps one pod streaming: connect (never two connection attempts at once: BlueZ
 refuses them, so sessions share one lock), subscribe to the data characteristic, ask
-`GET_INFO` and `GET_STREAM_CONFIG` (so a reboot is seen before anything else of the new boot),
-pair if the pod answers `NOT_BONDED` and pairing is allowed, `START` if the pod is not streaming;
-then report the link up, and when it drops report it down and reconnect with back-off
-(`backoff_s` doubling to `backoff_max_s`).
+`GET_INFO` (so a reboot is seen before anything else of the new boot), pair if the pod answers
+`NOT_BONDED` and pairing is allowed, `START` if the pod is not streaming, ask
+`GET_STREAM_CONFIG` (the scales). A reply or an answer lost on the air is asked for again
+(`START` is not repeated: the pod's status says whether it started). Then report the link
+up, and when it drops report it down and reconnect with back-off (`backoff_s` doubling to
+`backoff_max_s`).
 
 A session does not assemble the stream: it reports what it receives, what it writes and its link
 changes to a `SessionSink`, whose owner runs the one `StreamAssembler` (one `PodStream` and clock
@@ -53,8 +55,9 @@ from gaitchain.protocol.spec import (
     DATA_CHAR_UUID,
     SERVICE_UUID,
     STATUS_CHAR_UUID,
+    MessageType,
 )
-from gaitchain.stream import JournalWriter, PodStream, StreamAssembler
+from gaitchain.stream import JournalWriter, PodStream, SampleChunk, StreamAssembler
 
 from .advertising import PodAdvert, pod_advert
 from .bumble_backend import BleakBackend
@@ -62,6 +65,7 @@ from .bumble_backend import BleakBackend
 log = logging.getLogger(__name__)
 _REPLY_TYPE = 10
 _PING_TYPE = 5
+_ANSWER_TRIES = 3
 
 
 class PodLinkError(Exception):
@@ -136,7 +140,7 @@ class PodSession:
         backend: BleakBackend | None = None,
         pair: bool = True,
         connect_timeout_s: float = 10.0,
-        reply_timeout_s: float = 3.0,
+        reply_timeout_s: float = 1.0,
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
     ) -> None:
@@ -157,6 +161,7 @@ class PodSession:
         self._replies: dict[int, asyncio.Future[Reply]] = {}
         self._command_seq = 0
         self._lost = asyncio.Event()
+        self._seen_types: set[int] = set()
         self.fatal: PodLinkError | None = None
 
     @property
@@ -219,7 +224,7 @@ class PodSession:
         self.state.mtu = client.mtu_size
         await client.start_notify(DATA_CHAR_UUID, self._on_notify)
         self.state.connected = True
-        result = await self._command(CommandCode.GET_INFO)
+        result = await self._ask(CommandCode.GET_INFO, MessageType.POD_INFO)
         if result is CommandResult.NOT_BONDED:
             if not self.pair:
                 raise self._fatal(
@@ -228,49 +233,89 @@ class PodSession:
                 )
             await client.pair()
             self.state.paired = True
-            result = await self._command(CommandCode.GET_INFO)
+            result = await self._ask(CommandCode.GET_INFO, MessageType.POD_INFO)
             if result is CommandResult.NOT_BONDED:
                 raise PodLinkError(f"pod {self.pod_id:04x} still refuses commands after pairing")
-        await self._command(CommandCode.GET_STREAM_CONFIG)
         try:  # a pod that has just booted has no status yet: it is not streaming
             status = decode(bytes(await client.read_gatt_char(STATUS_CHAR_UUID)))
         except ProtocolError:
             status = None
         streaming = isinstance(status, Status) and bool(status.flags & StatusFlags.STREAMING)
         if not streaming:
-            started = await self._command(CommandCode.START)
-            if started is not CommandResult.OK:
-                raise PodLinkError(f"pod {self.pod_id:04x} did not start: {started.name}")
+            await self._start(client)
+        # asked once streaming: before START a pod has no scales yet, and the STREAM_CONFIG that
+        # START sends can be lost on the air
+        await self._ask(CommandCode.GET_STREAM_CONFIG, MessageType.STREAM_CONFIG)
         self.state.connects += 1
         self.sink.link_up(self.pod_id, self.now_s())
+
+    async def _start(self, client: BleakClient) -> None:
+        """`START`, once: a second one would restart the pod's sampler. If its reply is lost,
+        the pod's status says whether it started."""
+        try:
+            started = await self._command(CommandCode.START, tries=1)
+        except PodLinkError:
+            try:
+                status = decode(bytes(await client.read_gatt_char(STATUS_CHAR_UUID)))
+            except ProtocolError:
+                status = None
+            if isinstance(status, Status) and status.flags & StatusFlags.STREAMING:
+                return
+            raise
+        if started is not CommandResult.OK:
+            raise PodLinkError(f"pod {self.pod_id:04x} did not start: {started.name}")
 
     def _fatal(self, text: str) -> PodLinkError:
         self.fatal = PodLinkError(text)
         return self.fatal
 
-    async def _command(self, code: CommandCode, *args: int) -> CommandResult:
+    async def _ask(self, code: CommandCode, answer: MessageType) -> CommandResult:
+        """A command whose answer (`POD_INFO`, `STREAM_CONFIG`) comes before its reply: asked
+        again if the reply came but the answer was lost on the air (the journal needs it)."""
+        result = CommandResult.OK
+        for _ in range(_ANSWER_TRIES):
+            self._seen_types.discard(answer)
+            result = await self._command(code)
+            if result is not CommandResult.OK or answer in self._seen_types:
+                return result
+        raise PodLinkError(
+            f"pod {self.pod_id:04x} answered {code.name} but its {answer.name} "
+            f"was lost {_ANSWER_TRIES} times"
+        )
+
+    async def _command(
+        self, code: CommandCode, *args: int, tries: int = _ANSWER_TRIES
+    ) -> CommandResult:
+        """Write a command and wait for its reply; asked again (a new number) when the reply
+        does not come within `reply_timeout_s` (a notification lost on the air: the write itself
+        was acknowledged), up to `tries` times."""
         client = self.client
         if client is None:
             raise BleakError("not connected")
-        seq = self._command_seq
-        self._command_seq = (self._command_seq + 1) % (1 << 32)
-        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._replies[seq] = reply
-        data = encode(Command(self.pod_id, seq, code, args))
-        self.sink.sent(self.pod_id, data, self.now_s())
-        await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=True)
-        try:
-            return (await asyncio.wait_for(reply, self.reply_timeout_s)).result
-        except TimeoutError:
-            raise PodLinkError(
-                f"pod {self.pod_id:04x} did not answer {code.name} within {self.reply_timeout_s} s"
-            ) from None
-        finally:
-            self._replies.pop(seq, None)
+        for _ in range(tries):
+            seq = self._command_seq
+            self._command_seq = (self._command_seq + 1) % (1 << 32)
+            reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+            self._replies[seq] = reply
+            data = encode(Command(self.pod_id, seq, code, args))
+            self.sink.sent(self.pod_id, data, self.now_s())
+            try:
+                await client.write_gatt_char(CONTROL_CHAR_UUID, data, response=True)
+                return (await asyncio.wait_for(reply, self.reply_timeout_s)).result
+            except TimeoutError:
+                continue
+            finally:
+                self._replies.pop(seq, None)
+        raise PodLinkError(
+            f"pod {self.pod_id:04x} did not answer {code.name} ({tries} tries of "
+            f"{self.reply_timeout_s} s)"
+        )
 
     def _on_notify(self, _characteristic: Any, data: bytearray) -> None:
         message = bytes(data)
         self.sink.receive(message, self.now_s(), link_pod_id=self.pod_id)
+        if len(message) > 1:
+            self._seen_types.add(message[1])
         if len(message) > 1 and message[1] == _REPLY_TYPE:
             try:
                 reply = decode(message)
@@ -305,15 +350,21 @@ class PodSession:
                 log.debug("pod %04x: write failed: %s", self.pod_id, error)
 
     async def _finish(self, wait_s: float = 3.0) -> None:
-        """Stop the pod streaming; with a `stream`, ask its status (which names its newest batch,
-        so a last batch lost on the air is seen) and ask again for what is missing, for up to
-        `wait_s`."""
+        """Stop the pod streaming; ask its status (which names its newest batch, so a last
+        batch lost on the air is seen) and, with a `stream`, ask again for what is missing, for
+        up to `wait_s`."""
+        for code in (CommandCode.STOP, CommandCode.GET_STATUS):
+            try:
+                await self._command(code)
+            except PodLinkError as error:  # its reply lost on the air: the rest may still come
+                log.info("pod %04x: %s", self.pod_id, error)
+            except (BleakError, TimeoutError, OSError) as error:
+                log.info("pod %04x: stopping failed: %s", self.pod_id, error)
+                return
         try:
-            await self._command(CommandCode.STOP)
             stream, client = self.stream, self.client
             if stream is None:
                 return
-            await self._command(CommandCode.GET_STATUS)
             deadline = self.now_s() + wait_s
             while stream.epoch.missing and client is not None and self.now_s() < deadline:
                 for data in stream.poll():
@@ -383,7 +434,8 @@ class Recorder:
     """Records pods into a journal; see the module docstring.
 
     `targets` are the pods the user chose (nothing else is ever connected). `journal_path` must
-    not exist. `stream_options` go to every `PodStream` (timeouts).
+    not exist. `stream_options` go to every `PodStream` (timeouts). `on_samples` gets the sample
+    chunks as they are released (in order per pod; the last ones when the recording ends).
     """
 
     def __init__(
@@ -396,6 +448,7 @@ class Recorder:
         poll_interval_s: float = 0.025,
         session_options: dict[str, Any] | None = None,
         stream_options: dict[str, Any] | None = None,
+        on_samples: Callable[[list[SampleChunk]], None] | None = None,
     ) -> None:
         if not targets:
             raise ValueError("no pods to record: give --pods or pair pods first (gaitchain pair)")
@@ -406,6 +459,7 @@ class Recorder:
         self.poll_interval_s = poll_interval_s
         self.session_options = session_options or {}
         self.stream_options = stream_options or {}
+        self.on_samples = on_samples
         self.assembler: StreamAssembler | None = None
         self.journal: JournalWriter | None = None
         self.sessions: dict[int, PodSession] = {}
@@ -451,16 +505,20 @@ class Recorder:
         finally:
             for task in tasks:
                 task.cancel()
-            for chunk in self.assembler.finish(loop.time()):
-                self.samples[chunk.pod_id] = self.samples.get(chunk.pod_id, 0) + chunk.count
+            self._counted(self.assembler.finish(loop.time()))
             self.journal.close()
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def _count(self, assembler: StreamAssembler) -> None:
-        for chunk in assembler.take_samples():
+        self._counted(assembler.take_samples())
+
+    def _counted(self, chunks: list[SampleChunk]) -> None:
+        for chunk in chunks:
             self.samples[chunk.pod_id] = self.samples.get(chunk.pod_id, 0) + chunk.count
+        if chunks and self.on_samples is not None:
+            self.on_samples(chunks)
 
     def lines(self) -> list[PodLine]:
         """The live status line of every pod."""

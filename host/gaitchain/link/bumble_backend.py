@@ -58,6 +58,17 @@ _PROPERTY_NAMES = (
 )
 
 
+T = TypeVar("T")
+
+
+def _reraise_if_cancelled() -> None:
+    """Inside `except CancelledError`: re-raise if this task itself is being cancelled (Bumble
+    also cancels a pending GATT request when the link drops, which is not our cancellation)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 def _uuid_text(value: core.UUID) -> str:
     """A Bumble UUID as bleak writes it: 128-bit, lower case, with dashes."""
     return str(uuid.UUID(bytes=value.to_bytes(force_128=True)[::-1]))
@@ -230,6 +241,10 @@ class BumbleClient(BaseBleakClient):
         except (core.BaseBumbleError, hci.HCI_Error, core.ConnectionError) as error:
             await self.disconnect()
             raise BleakError(f"setting up {self.address} failed: {error}") from error
+        except asyncio.CancelledError as error:
+            _reraise_if_cancelled()
+            await self.disconnect()
+            raise BleakError(f"{self.address} disconnected while being set up") from error
 
     def _collection(self, peer: Peer) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
@@ -292,56 +307,55 @@ class BumbleClient(BaseBleakClient):
             await keystore.delete(hci.Address(self.address).to_string())
         await self.disconnect()
 
+    async def _gatt(self, request: Awaitable[T]) -> T:
+        """A GATT request; one the link dropped under (Bumble cancels it) is a `BleakError`."""
+        try:
+            return await request
+        except asyncio.CancelledError as error:
+            _reraise_if_cancelled()
+            raise BleakError(f"{self.address} disconnected during a GATT request") from error
+
     def _require(self) -> Connection:
         if self._connection is None:
             raise BleakError(f"{self.address} is not connected")
         return self._connection
-
-    async def _att(self, work: Awaitable[_T]) -> _T:
-        """An ATT request; Bumble cancels the requests pending when the link drops, which a
-        real backend reports as a BleakError (only a cancellation of the caller goes through)."""
-        try:
-            return await work
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise
-            raise BleakError(f"{self.address}: the link dropped during an ATT request") from None
 
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        return bytearray(await self._att(proxy.read_value()))
+        return bytearray(await self._gatt(proxy.read_value()))
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        return bytearray(await self._att(proxy.read_value()))
+        return bytearray(await self._gatt(proxy.read_value()))
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await self._att(proxy.write_value(bytes(data), with_response=response))  # type: ignore[arg-type]
+        await self._gatt(proxy.write_value(bytes(data), with_response=response))  # type: ignore[arg-type]
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         self._require()
         proxy: DescriptorProxy = descriptor.obj
-        await self._att(proxy.write_value(bytes(data), with_response=True))  # type: ignore[arg-type]
+        await self._gatt(proxy.write_value(bytes(data), with_response=True))  # type: ignore[arg-type]
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
     ) -> None:
         self._require()
         proxy: CharacteristicProxy[bytes] = characteristic.obj
-        await proxy.subscribe(lambda value: callback(bytearray(value)), prefer_notify=True)
+        await self._gatt(
+            proxy.subscribe(lambda value: callback(bytearray(value)), prefer_notify=True)
+        )
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         self._require()

@@ -117,7 +117,8 @@ class VirtualAir(LocalLink):
         if self.faults.delay_max_s > 0:
             at += self.faults.delay_max_s * float(self.rng.random()) ** self.faults.delay_shape
         key = (id(sender_controller), id(destination))
-        at = max(at, self._last_delivery.get(key, 0.0))
+        # strictly after the previous packet: the loop does not keep the order of equal times
+        at = max(at, self._last_delivery.get(key, -1.0) + 1e-6)
         self._last_delivery[key] = at
         # asyncio's timer heap does not keep the order of timers due at the same instant, and a
         # link keeps its packets in order: each timer delivers the oldest packet waiting.

@@ -615,6 +615,16 @@ class Lsm6dsv16xEmulator:
         elif self._timestamp_origin is None:
             self._timestamp_origin = math.floor(self._now_s * self._clock_scale * TIMESTAMP_HZ)
 
+    def timestamp_time_s(self, ticks: FloatArray) -> FloatArray:
+        """Physical time (s since power-on) at which the timestamp counter reaches `ticks`
+        (counted since TIMESTAMP_EN, not wrapped; fractions interpolate): the truth that tests
+        compare device times with."""
+        if self._timestamp_origin is None:
+            raise ValueError("the timestamp counter is off (TIMESTAMP_EN clear)")
+        return (np.asarray(ticks, dtype=np.float64) + self._timestamp_origin) / (
+            TIMESTAMP_HZ * self._clock_scale
+        )
+
     def _timestamp_now(self) -> int:
         if self._timestamp_origin is None:
             return 0

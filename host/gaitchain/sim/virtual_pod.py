@@ -129,6 +129,34 @@ class VirtualPodConfig:
     0: compute every catch-up on its own."""
 
 
+class _ChipBus:
+    """The I2C bus between the firmware and its emulated chip. Every transfer first brings the
+    chip to the present: with `chip_step_s` > 0 the chip otherwise lags behind the pod by up to
+    that long, so a ping would be answered with a stale counter and a configuration would take
+    effect in the past. (The firmware reads its FIFO right after the chip's interrupt, when the
+    chip is current anyway, so this costs a catch-up only per command or ping.)"""
+
+    def __init__(self, pod: "VirtualPod", chip: Lsm6dsv16xEmulator) -> None:
+        self._pod = pod
+        self._chip = chip
+
+    def _catch_up(self) -> None:
+        if self._pod.chip is self._chip:
+            self._pod.catch_up_chip()
+
+    def readfrom_mem_into(
+        self, addr: int, memaddr: int, buf: bytearray | memoryview, *, addrsize: int = 8
+    ) -> None:
+        self._catch_up()
+        self._chip.readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+
+    def writeto_mem(
+        self, addr: int, memaddr: int, buf: bytes | bytearray | memoryview, *, addrsize: int = 8
+    ) -> None:
+        self._catch_up()
+        self._chip.writeto_mem(addr, memaddr, buf, addrsize=addrsize)
+
+
 class VirtualPod:
     """`ble` is the BLE stack the firmware runs on: MicroPython's `bluetooth.BLE` API, by default
     the emulated peripheral of `mpshim` (tests play the central), or `BumbleBLE` (a real BLE
@@ -161,6 +189,7 @@ class VirtualPod:
         self.now_s = config.boot_s
         self.flash: Any = None
         """The emulated step-log partition (None without `log_sectors`); kept across reboots."""
+        self._boot_truth: list[tuple[float, Any, Lsm6dsv16xEmulator]] = []
         self._boot(config.boot_s)
 
     def _boot(self, boot_s: float) -> None:
@@ -186,7 +215,7 @@ class VirtualPod:
             "log_when_disconnected": config.log_when_disconnected,
             "log_full_policy": config.log_full_policy,
         }
-        driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(self.chip)
+        driver = modules["pod.imu.lsm6dsv16x"].Lsm6dsv16x(_ChipBus(self, self.chip))
         bonds = modules["pod.bonds"].Bonds(config.bonds_path) if config.bonds_path else None
         link = modules["pod.link"].BleLink(self.ble, config.pod_id, bonds)
         boot_id = int(self.rng.integers(1, 2**30))
@@ -219,10 +248,25 @@ class VirtualPod:
             firmware_on_batch(message, seq)
 
         self.pod._on_batch = on_batch
+        self._boot_truth.append((boot_s, self.pod, self.chip))
 
     def produced_samples(self, boot: int | None = None) -> int:
         """Samples the firmware put into batches (of one boot, from 1, or of all)."""
         return sum(n for b, _, n in self.produced if boot is None or b == boot)
+
+    def true_time_s(self, t_device_us: FloatArray, boot: int | None = None) -> FloatArray:
+        """True time (s, the walker's time base) at which the device clock of `boot` (from 1;
+        None: the current one) read `t_device_us`: the firmware's `ChipClock`, microseconds on
+        the chip's timestamp counter. Exact for the first 2^32 ticks (25.9 h) of a boot; for
+        tests and benchmarks of time alignment."""
+        boot_s, pod, chip = self._boot_truth[-1 if boot is None else boot - 1]
+        clock = pod.clock
+        if not clock.started:
+            raise ValueError("the pod's clock has not started (it never streamed or pinged)")
+        reference_ticks = clock._lo16 | (clock._hi16 << 16)
+        reference_us = (clock._us_hi << 24) + clock._us_lo + clock._remainder / 720
+        ticks = reference_ticks + (np.asarray(t_device_us, np.float64) - reference_us) * 720 / 15625
+        return boot_s + chip.timestamp_time_s(ticks)
 
     def reboot(self) -> None:
         """Reset now (as `machine.reset()`): the BLE stack drops its link, the chip and the
@@ -295,6 +339,13 @@ class VirtualPod:
         """The firmware asked for `machine.reset()`: done after the current main-loop pass."""
         self.resets += 1
         self.reset_requested = True
+
+    def catch_up_chip(self) -> None:
+        """Bring the chip to the pod's present (samples due by then are produced)."""
+        chip_s = self.now_s - self.boot_s
+        if chip_s > self.chip_s:
+            self.chip.advance_to(chip_s)
+            self.chip_s = chip_s
 
     def advance_to(self, t_s: float) -> None:
         """Run the pod up to true time `t_s` (chip sampling, interrupts, main-loop passes)."""

@@ -9,7 +9,9 @@ Transports feed raw messages and their host arrival times in and write what the 
   ping/echo exchanges.
 * `JournalWriter`, `read_journal` and `journal_to_recording`: the append-only packet journal and
   its lossless conversion to the open recording format.
-* `emulation`: emulated pods on a faulty link, for tests and benchmarks.
+
+Tests and benchmarks drive them with virtual pods (the firmware on emulated chips) over BLE:
+`gaitchain.link.virtual`.
 """
 
 from .assembly import (

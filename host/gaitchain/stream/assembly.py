@@ -121,7 +121,30 @@ class LostRun:
 
 @dataclass
 class StreamCounters:
-    """What happened to one pod's stream. Batches and samples count delivered ones."""
+    """What happened to one pod's stream; every counter covers all epochs (boots).
+
+    - `batches`, `samples`: delivered (released in order) batches and their samples.
+    - `duplicates`: batches dropped because their number was already held or passed.
+    - `gaps`: distinct runs of consecutive batch numbers that went missing: numbers known to exist
+      (a later number arrived, or a `STATUS` named them) that had not arrived `request_delay_s`
+      later, so they were asked for, or that were given up without being asked for (a reboot or
+      the end of the stream closed them, or the pod reported them unavailable first). A run that
+      grows (the next number goes missing too) stays one gap; retries do not count again.
+      Numbers a `STATUS` named while their batches were still on the way are not gaps.
+    - `gap_batches`: the batch numbers in those gaps (each once).
+    - `resend_requests`: `RESEND_REQUEST` messages sent (retries included);
+      `resend_requested_batches`: batch numbers in them (a retried number counts again).
+    - `resent_received`: batches that arrived flagged `RESENT` (duplicates included).
+    - `recovered_batches`: batches of gaps that arrived after all (resent, or a late original).
+    - `lost_batches`, `lost_samples`: given up (any `LostRun` reason); of those,
+      `lost_batches_reported`, `lost_samples_reported`: reported unavailable by the pod.
+    - `overrun_samples`: samples missing between delivered batches without a missing number
+      (the IMU's FIFO overran on the pod).
+    - `reboots`: new epochs after one with data. `pings`, `echoes`: clock exchanges sent and
+      matched; `echoes_unmatched` (no ping waiting), `echoes_out_of_order` (older than the newest).
+    - `unknown_types`, `decode_errors`, `version_errors`: messages skipped; `other_messages`:
+      decoded messages that carry no samples (replies, `STATUS`, ...).
+    """
 
     batches: int = 0
     samples: int = 0
@@ -176,6 +199,8 @@ class _Epoch:
     held: dict[int, SampleBatch] = field(default_factory=dict[int, SampleBatch])
     missing: dict[int, _Gap] = field(default_factory=dict[int, _Gap])
     lost: dict[int, LossReason] = field(default_factory=dict[int, LossReason])
+    missed: set[int] = field(default_factory=set[int])
+    """Numbers counted in a gap (asked for, or lost unasked) and not yet passed by delivery."""
     from_boot: bool = False
     known_seq: list[int] = field(default_factory=list[int])
     known_t_first: list[int] = field(default_factory=list[int])
@@ -412,7 +437,7 @@ class PodStream:
         last = first + (message.last_seq - message.first_seq)
         for seq in [s for s in epoch.missing if first <= s <= last]:
             del epoch.missing[seq]
-            epoch.lost[seq] = "unavailable"
+            self._mark_lost(epoch, seq, "unavailable")
         for seq in [s for s in epoch.lost if first <= s <= last]:
             epoch.lost[seq] = "unavailable"
         self._advance(now)
@@ -497,10 +522,10 @@ class PodStream:
     def _hold(self, epoch: _Epoch, seq: int, batch: SampleBatch, now: float) -> None:
         if seq in epoch.missing:
             del epoch.missing[seq]
-            self.counters.recovered_batches += 1
         elif seq in epoch.lost:
-            self.counters.recovered_batches += 1
             del epoch.lost[seq]
+        if seq in epoch.missed:
+            self.counters.recovered_batches += 1
         if seq > epoch.highest:
             self._open_gap(epoch, range(epoch.highest + 1, seq), now)
             epoch.highest = seq
@@ -513,12 +538,22 @@ class PodStream:
         epoch.known_t_first[slot] = batch.t_first_us
 
     def _open_gap(self, epoch: _Epoch, seqs: range, now: float) -> None:
-        if not seqs:
-            return
-        self.counters.gaps += 1
-        self.counters.gap_batches += len(seqs)
+        """Numbers known to exist that have not arrived: asked for after `request_delay_s`."""
         for s in seqs:
             epoch.missing[s] = _Gap(now + self.give_up_s, now + self.request_delay_s)
+
+    def _count_missed(self, epoch: _Epoch, seq: int) -> None:
+        """`seq` is asked for, or lost, for the first time: a new gap unless it extends one."""
+        if seq in epoch.missed:
+            return
+        if seq - 1 not in epoch.missed and seq + 1 not in epoch.missed:
+            self.counters.gaps += 1
+        epoch.missed.add(seq)
+        self.counters.gap_batches += 1
+
+    def _mark_lost(self, epoch: _Epoch, seq: int, reason: LossReason) -> None:
+        self._count_missed(epoch, seq)
+        epoch.lost[seq] = reason
 
     def _settle(self, now: float) -> None:
         epoch = self.epoch
@@ -546,6 +581,8 @@ class PodStream:
             epoch.next_seq = seq + 1
         if lost_run:  # lost up to the newest number: wait for the next batch to measure them
             epoch.next_seq = lost_run[0]
+        if len(epoch.missed) > 64:  # numbers passed (but the last: a run may go on after it)
+            epoch.missed = {s for s in epoch.missed if s >= epoch.next_seq - 1}
 
     def _deliver(self, epoch: _Epoch, batch: SampleBatch, lost: list[int], now: float) -> None:
         counters = self.counters
@@ -606,7 +643,7 @@ class PodStream:
         expired = [s for s, gap in epoch.missing.items() if now >= gap.deadline_s]
         for s in expired:
             del epoch.missing[s]
-            epoch.lost[s] = "timeout"
+            self._mark_lost(epoch, s, "timeout")
 
     def _requests(self, now: float) -> list[bytes]:
         epoch = self.epoch
@@ -637,6 +674,7 @@ class PodStream:
             self.counters.resend_requested_batches += len(run)
             for s in run:
                 epoch.missing[s].request_after_s = now + self.retry_s
+                self._count_missed(epoch, s)
         return out
 
     # -- epochs and release ------------------------------------------------------------------
@@ -655,7 +693,7 @@ class PodStream:
         """Deliver everything held; whatever is still missing is lost for `reason`."""
         epoch.settled = True
         for seq in epoch.missing:
-            epoch.lost[seq] = reason
+            self._mark_lost(epoch, seq, reason)
         epoch.missing.clear()
         if epoch.next_seq is not None:
             lost_run: list[int] = []
@@ -665,7 +703,8 @@ class PodStream:
                     self._deliver(epoch, batch, lost_run, now)
                     lost_run = []
                 else:
-                    epoch.lost.setdefault(seq, reason)
+                    if seq not in epoch.lost:
+                        self._mark_lost(epoch, seq, reason)
                     lost_run.append(seq)
             if lost_run:
                 nominal = epoch.config.samples_per_batch if epoch.config else 0

@@ -14,9 +14,10 @@ of values the feasible lines take at the newest exchange is a guaranteed error b
 Only exchanges that were quick in one direction tighten a bound, so low-delay exchanges dominate by
 construction, and slow or asymmetric deliveries (a notification held for a few connection intervals,
 a retransmission) only loosen bounds that other exchanges already set: unlike a regression on
-round-trip midpoints, asymmetric jitter does not bias the estimate (`benchmarks/stream_bench.py`
-prints both). Exchanges that contradict the others by more than `outlier_us` (a glitch, an echo from
-a rebooted pod) are dropped.
+round-trip midpoints, asymmetric jitter does not bias the estimate
+(`tests/host/stream/test_clock.py`; `benchmarks/link_bench.py --clock` prints both over BLE).
+Exchanges that contradict the others by more than `outlier_us` (a glitch, an echo from a rebooted
+pod) are dropped.
 
 The computation is exact and small: only the vertices of the upper convex hull of the lower bounds
 and the lower convex hull of the upper bounds can ever bind, the band between them is piecewise

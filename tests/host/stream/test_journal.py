@@ -5,30 +5,31 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from gaitchain.io.recording import read_recording
-from gaitchain.protocol import SampleBatch, SampleFlags, Segment, Side, encode
+from gaitchain.protocol import (
+    Echo,
+    Ping,
+    PodInfo,
+    ResendUnavailable,
+    SampleBatch,
+    SampleFlags,
+    Segment,
+    Side,
+    StreamConfig,
+    encode,
+)
+from gaitchain.protocol.spec import Capability, ImuChip
 from gaitchain.stream import (
     JournalError,
     JournalWriter,
     RecordKind,
-    StreamAssembler,
     journal_to_recording,
     read_journal,
     write_journal_recording,
-)
-from gaitchain.stream.emulation import (
-    ACC_SCALE_MPS2_PER_LSB,
-    GYR_SCALE_RADPS_PER_LSB,
-    DeviceClock,
-    EmulatedPod,
-    LinkFaults,
-    LinkSimulation,
-    sample_indices,
 )
 from gaitchain.stream.journal import HEADER, RECORD_HEAD
 
@@ -169,62 +170,82 @@ def test_kill_9_loses_at_most_the_unflushed_block(tmp_path: Path) -> None:
     assert all(r.data == r.data[:4] * 50 for r in contents.records)
 
 
-def _simulate(path: Path, *, reboot: bool) -> tuple[LinkSimulation, list[EmulatedPod]]:
-    pods = [
-        EmulatedPod(0x0101, DeviceClock(3e8, 22.0), boot_id=3),
-        EmulatedPod(0x0202, DeviceClock(9e9, -37.0), boot_id=4, side=Side.RIGHT),
-        EmulatedPod(
-            0x0303, DeviceClock(5e5, 5.0), boot_id=5, segment=Segment.PELVIS, side=Side.CENTER
-        ),
-    ]
-    pods[1].forget = {40}
-    journals: list[JournalWriter] = []
-
-    def assembler(clock: Callable[[], float]) -> StreamAssembler:
-        journals.append(JournalWriter(path, now_s=clock))
-        return StreamAssembler(now_s=clock, journal=journals[0])
-
-    faults = LinkFaults(drop=0.03, duplicate=0.02, reorder=0.02)
-    sim = LinkSimulation(pods, faults, seed=9, assembler=assembler)
-    sim.disconnect(0x0101, 50.0, 3.0, reboot_at_s=51.0 if reboot else None)
-    sim.stop(175.0)
-    sim.run(180.0)
-    sim.finish()
-    journals[0].close()
-    return sim, pods
+ACC_SCALE = 0.000488 * 9.80665
+GYR_SCALE = 0.070 * np.pi / 180.0
+PODS = {  # pod id: (segment, side, device clock offset in µs, drift in ppm)
+    0x0101: (Segment.FOOT, Side.LEFT, 3e8, 22.0),
+    0x0202: (Segment.FOOT, Side.RIGHT, 9e9, -37.0),
+    0x0303: (Segment.PELVIS, Side.CENTER, 5e5, 5.0),
+}
 
 
-def test_journal_converts_to_a_recording_losslessly(tmp_path: Path) -> None:
+def _device_us(pod_id: int, host_s: float) -> float:
+    _, _, offset_us, ppm = PODS[pod_id]
+    return offset_us + host_s * 1e6 * (1 + ppm * 1e-6)
+
+
+def _write_walk(path: Path, *, info: bool = True, unavailable: int | None = None) -> None:
+    """A journal as `StreamAssembler` writes it, of hand-built packets: three pods, each with
+    its POD_INFO (unless `info` is False) and STREAM_CONFIG, 400 batches of 18 samples at 120 Hz
+    (a minute; the counts number the samples) and a ping/echo every second (5 ms each way).
+    Pod 0x0202 never sends batch `unavailable` and says so (`RESEND_UNAVAILABLE`)."""
+    with JournalWriter(path) as writer:
+        for pod_id, (segment, side, _, _) in PODS.items():
+            if info:
+                pod_info = PodInfo(
+                    pod_id, 0, Capability.NONE, 3, 0, 1, 0, segment, side, ImuChip.LSM6DSV16X
+                )
+                writer.received(pod_id, 0.1, encode(pod_info))
+            config = StreamConfig(pod_id, 0, 120, ACC_SCALE, GYR_SCALE, 0.0, SampleFlags.NONE, 18)
+            writer.received(pod_id, 0.1, encode(config))
+            for k in range(61):
+                writer.sent(pod_id, 0.5 + k, encode(Ping(pod_id, k)))
+                echo = Echo(pod_id, k, round(_device_us(pod_id, 0.505 + k)))
+                writer.received(pod_id, 0.51 + k, encode(echo))
+            for seq in range(400):
+                if pod_id == 0x0202 and seq == unavailable:
+                    continue
+                index = seq * 18 + np.arange(18)
+                counts = np.stack([index, -index, np.full(18, pod_id & 0xFF)], axis=1)  # acc = gyr
+                t_first = round(_device_us(pod_id, 0.7) + seq * 18 * 1e6 / 120)
+                batch = SampleBatch(
+                    pod_id,
+                    seq,
+                    t_first,
+                    8_333_333,
+                    SampleFlags.NONE,
+                    counts.astype(np.int16),
+                    counts.astype(np.int16),
+                )
+                writer.received(pod_id, 0.9 + seq * 0.15, encode(batch))
+                if pod_id == 0x0202 and unavailable is not None and seq == unavailable + 1:
+                    lost = ResendUnavailable(pod_id, 0, unavailable, unavailable)  # when asked
+                    writer.received(pod_id, 0.96 + seq * 0.15, encode(lost))
+
+
+def test_journal_converts_to_a_recording(tmp_path: Path) -> None:
+    """Every sample, in order, scaled to SI units, on the host time base of the clock
+    exchanges; what the pod reported lost is counted as such. (A journal recorded from virtual
+    pods over BLE, with drops, a reboot and disconnects, is converted and compared with the live
+    samples in tests/host/link/test_ble_virtual.py.)"""
     path = tmp_path / "walk.gcj"
-    sim, pods = _simulate(path, reboot=True)
-    out = write_journal_recording(path, tmp_path / "rec")
-    recording = read_recording(out)
+    _write_walk(path, unavailable=12)
+    recording = read_recording(write_journal_recording(path, tmp_path / "rec"))
     assert sorted(p.file for p in recording.pods) == [
         "left_foot.csv",
         "pelvis.csv",
         "right_foot.csv",
     ]
     origin = recording.extra["host_time_origin_s"]
-    for pod in pods:
-        rec = next(r for r in recording.pods if r.extra["pod_id"] == pod.pod_id)
-        live = [c for c in sim.chunks if c.pod_id == pod.pod_id]
-        # the same samples as live, in the same order
-        assert rec.t_s.shape[0] == sum(c.count for c in live)
-        acc_counts = np.rint(rec.acc_mps2 / np.float32(ACC_SCALE_MPS2_PER_LSB)).astype(np.int64)
-        gyr_counts = np.rint(rec.gyr_radps / np.float32(GYR_SCALE_RADPS_PER_LSB)).astype(np.int64)
-        np.testing.assert_array_equal(acc_counts, np.concatenate([c.acc_counts for c in live]))
-        np.testing.assert_array_equal(gyr_counts, np.concatenate([c.gyr_counts for c in live]))
-        # on one host time base, from the offline clock fit of each boot
-        boots = acc_counts[:, 2]
-        device = np.concatenate([c.t_device_us for c in live])
-        truth = np.empty_like(device)
-        for boot, clock in enumerate(pod.clocks):
-            truth[boots == boot] = clock.host_s(device[boots == boot])
-        assert np.max(np.abs(rec.t_s + origin - truth)) < 0.5e-3
-        index = np.concatenate([sample_indices(c) for c in live])
-        assert np.all(np.diff(index[boots == 0]) > 0)
-    rebooted = next(r for r in recording.pods if r.extra["pod_id"] == 0x0101)
-    assert rebooted.extra["boots"] == 2
+    for pod_id in PODS:
+        rec = next(r for r in recording.pods if r.extra["pod_id"] == pod_id)
+        index = np.rint(rec.acc_mps2[:, 0] / np.float32(ACC_SCALE)).astype(np.int64)
+        expected = [i for i in range(7200) if pod_id != 0x0202 or not 12 * 18 <= i < 13 * 18]
+        np.testing.assert_array_equal(index, expected)
+        np.testing.assert_allclose(rec.gyr_radps[:, 0], index * GYR_SCALE, atol=1e-6)
+        # the device clock runs ppm fast; the samples are 1/120 s apart on it
+        truth = 0.7 + (index / 120.0) / (1 + PODS[pod_id][3] * 1e-6)
+        assert np.max(np.abs(rec.t_s + origin - truth)) < 5e-6
     right = next(r for r in recording.pods if r.extra["pod_id"] == 0x0202)
     assert right.extra["samples_lost_reported_by_pod"] == 18
 
@@ -243,18 +264,10 @@ def test_conversion_names_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_conversion_needs_an_assignment(tmp_path: Path) -> None:
-    path = tmp_path / "unassigned.gcj"
-    sim, pods = _simulate(path, reboot=False)
-    del sim
-    contents = read_journal(path)
-    kept = [r for r in contents.records if r.data[1:2] != b"\x01"]  # drop every POD_INFO
     stripped = tmp_path / "stripped.gcj"
-    with JournalWriter(stripped) as writer:
-        for r in kept:
-            writer.add(r.kind, r.pod_id, r.host_s, r.data)
+    _write_walk(stripped, info=False)
     with pytest.raises(JournalError, match="assignments"):
         journal_to_recording(stripped)
-    names = {p.pod_id: ("shank", "left" if i == 0 else "right") for i, p in enumerate(pods[:2])}
-    names[pods[2].pod_id] = ("pelvis", "center")
+    names = {0x0101: ("shank", "left"), 0x0202: ("shank", "right"), 0x0303: ("pelvis", "center")}
     recording = journal_to_recording(stripped, assignments=names)
     assert sorted(p.name for p in recording.pods) == ["left_shank", "pelvis", "right_shank"]

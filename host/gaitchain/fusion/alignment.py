@@ -226,12 +226,13 @@ class SegmentAlignment:
         else:
             axis, share = principal_axis(gyr[walking])
             forward = np.cross(axis, vertical)
+            # a start from quiet standing is required for every pod (its posture is neutral)
+            start = self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz)
             if self.segment == "shank":
                 backward = swing_rate_sign(gyr[walking], axis, sampling_rate_hz) > 0
             elif self.segment == "foot":
                 backward = push_off_rate(acc, gyr, axis, sampling_rate_hz) < 0
             else:
-                start = self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz)
                 backward = float(np.dot(start, forward)) < 0
             if backward:
                 axis = -axis

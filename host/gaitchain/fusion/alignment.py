@@ -6,7 +6,9 @@ without assuming how the pod sits:
   sensor frame), which makes that standing posture the neutral one;
 - shank, foot and thigh: y is the flexion axis, the principal axis of the gyroscope while walking
   (these segments turn mostly about it), signed so that x = y cross z points where the segment
-  went in the first steps after standing;
+  went in the first steps after standing. A shank's sign comes from its swing instead, its
+  strongest sustained rotation, which turns the ankle forward (about -y); a foot's from push-off
+  after every still stance, toes down (about +y): neither needs a clean start;
 - pelvis: x is the walking direction (not the pelvis's anatomical forward axis: a pelvis turned
   to one side then shows as pelvic rotation). The body speeds up and slows down along the walking
   direction once per step, so the step-frequency part of the horizontal acceleration points along
@@ -23,9 +25,11 @@ from typing import Final, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
+from ..gait.events import still_stretches
 from ..signals import G_MPS2, true_runs
 
 FloatArray = NDArray[np.float64]
@@ -110,6 +114,25 @@ def start_displacement(
     velocity = np.cumsum(world, axis=0) * dt
     displacement: FloatArray = velocity.sum(axis=0) * dt
     return displacement - float(np.dot(displacement, vertical)) * vertical
+
+
+def swing_rate_sign(gyr_radps: FloatArray, axis: FloatArray, sampling_rate_hz: float) -> float:
+    """+1 or -1: the sign of the strongest sustained rotation about `axis` (smoothed over 0.15 s,
+    so that a jolt at contact does not decide). For a shank that is its swing, a rotation about
+    the segment's -y (the ankle goes forward): a sign that needs no start from rest."""
+    rate = uniform_filter1d(gyr_radps @ axis, size=max(1, round(0.15 * sampling_rate_hz)))
+    return 1.0 if np.quantile(rate, 0.99) >= np.quantile(-rate, 0.99) else -1.0
+
+
+def push_off_rate(
+    acc_mps2: FloatArray, gyr_radps: FloatArray, axis: FloatArray, sampling_rate_hz: float
+) -> float:
+    """Summed mean rate about `axis` over 0.15 s after every still stance of a foot: push-off,
+    the heel rising, is a strong toes-down rotation, about the segment's +y (x turns down)."""
+    rate = gyr_radps @ axis
+    after = max(1, round(0.15 * sampling_rate_hz))
+    stances = still_stretches(acc_mps2, gyr_radps, sampling_rate_hz=sampling_rate_hz)
+    return sum(float(rate[b : b + after].mean()) for _, b in stances if b + after <= rate.size)
 
 
 def step_frequency_hz(signal: FloatArray, *, sampling_rate_hz: float) -> float:
@@ -203,15 +226,15 @@ class SegmentAlignment:
         else:
             axis, share = principal_axis(gyr[walking])
             forward = np.cross(axis, vertical)
-            if (
-                float(
-                    np.dot(
-                        self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz),
-                        forward,
-                    )
-                )
-                < 0
-            ):
+            # a start from quiet standing is required for every pod (its posture is neutral)
+            start = self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz)
+            if self.segment == "shank":
+                backward = swing_rate_sign(gyr[walking], axis, sampling_rate_hz) > 0
+            elif self.segment == "foot":
+                backward = push_off_rate(acc, gyr, axis, sampling_rate_hz) < 0
+            else:
+                backward = float(np.dot(start, forward)) < 0
+            if backward:
                 axis = -axis
             rows = orthonormal_frame(vertical, axis, "y")
             angle_share = abs(float(np.dot(axis, vertical)))

@@ -1,10 +1,16 @@
 """A common heading for all pods, without a magnetometer.
 
 Each pod's 6D orientation has its own, arbitrary and drifting, heading. What every pod can see is
-the direction the walker goes: the shank and the foot swing forward hard, so over a stride or two
-their horizontal acceleration has its principal axis along the walking direction; the pelvis's
-functional x axis is the walking direction by definition (see `alignment`). In each pod's own
-earth frame that direction is the true walking direction plus the pod's heading offset and drift.
+the direction the walker goes, in its own earth frame:
+- shank and foot: stride by stride, the direction of the pod's displacement over the stride,
+  anchored in mid-stance where its velocity is known (`stride_direction`). Not the principal
+  axis of their horizontal acceleration: on a side with a hip internal-rotation deficit the knee
+  swings in a plane turned out and that axis leaves the walking direction by several degrees;
+- pelvis: its functional x axis, the walking direction by definition (see `alignment`);
+- thigh (and a shank or foot whose strides could not be found): the principal axis of its
+  horizontal acceleration over a couple of strides. A thigh has no still point to anchor its
+  displacement; on a side with a hip rotation fault that axis follows the thigh's turned swing.
+That direction is the true walking direction plus the pod's heading offset and drift.
 The difference between a pod's estimate and the reference pod's (the pelvis) is therefore the
 relative heading error of the two filters; it changes slowly (drift), so it is taken where the
 walk is straight (where these estimates are sharp; turns blur them) and smoothed over
@@ -21,8 +27,10 @@ from scipy.ndimage import median_filter
 from scipy.spatial.transform import Rotation
 
 from .alignment import walking_mask
+from .stride_direction import SHANK_LEVER_M, stride_directions
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 
 def yaw_of(vectors: FloatArray) -> FloatArray:
@@ -31,6 +39,13 @@ def yaw_of(vectors: FloatArray) -> FloatArray:
 
 def wrap_rad(angle: FloatArray) -> FloatArray:
     return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+STRIDE_LEVER_M = {"shank": SHANK_LEVER_M, "foot": 0.0}
+"""Segments whose walking direction comes from their stride displacement, and the lever arm
+from their still point in mid-stance to the pod."""
+MIN_STRIDES = 10
+"""Fewer strides found than this: the acceleration's principal axis is used instead."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +65,23 @@ class PodHeadingInput:
 def walking_direction(
     pod: PodHeadingInput, *, window_s: float, step_s: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Window centre times and the walking direction (rad) in the pod's own earth frame."""
+    """Window centre times and the walking direction (rad) in the pod's own earth frame.
+
+    Shank and foot: stride by stride, from the pod's displacement over each stride
+    (`stride_direction`). Other segments: the pelvis's functional forward axis, the thigh's
+    principal axis of horizontal acceleration, over windows of `window_s` every `step_s`."""
+    if pod.segment in STRIDE_LEVER_M:
+        strides = stride_directions(
+            pod.t_s,
+            pod.quat_wxyz,
+            pod.acc_mps2,
+            pod.gyr_radps,
+            pod.sensor_to_segment,
+            sampling_rate_hz=pod.sampling_rate_hz,
+            lever_m=STRIDE_LEVER_M[pod.segment],
+        )
+        if strides[0].size >= MIN_STRIDES:
+            return strides
     rotation = Rotation.from_quat(pod.quat_wxyz, scalar_first=True)
     segment_yaw = yaw_of(rotation.apply(pod.sensor_to_segment[0]))
     walking = walking_mask(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.sampling_rate_hz)
@@ -119,11 +150,17 @@ class CommonHeading:
                 self.correction_rad_[name] = np.zeros_like(pod.t_s)
                 continue
             t, direction = directions[name]
-            # unwrapped over the straight windows only: in turns the estimates are blurred and
-            # can jump by more than half a turn, which would leave a full turn in the series
-            difference = np.unwrap(wrap_rad(np.interp(ref_t, t, direction) - ref_dir)[straight])
-            times = ref_t[straight]
-            size = max(1, round(self.smoothing_s / self.step_s))
+            # taken at the pod's own estimates where the reference went straight all along,
+            # and unwrapped over those only: in turns the estimates are blurred and can jump by
+            # more than half a turn, which would leave a full turn in the series
+            straight_at = np.interp(t, ref_t, np.asarray(straight, dtype=np.float64))
+            keep: BoolArray = straight_at > 0.999
+            if np.count_nonzero(keep) < 3:
+                raise ValueError(f"{name}: too little straight walking to align its heading")
+            times = t[keep]
+            difference = np.unwrap(wrap_rad(direction[keep] - np.interp(times, ref_t, ref_dir)))
+            spacing_s = float(np.median(np.diff(times))) if times.size > 1 else self.step_s
+            size = max(1, round(self.smoothing_s / max(spacing_s, self.step_s)))
             smooth = median_filter(difference, size=size, mode="nearest")
             self.correction_rad_[name] = -np.interp(pod.t_s, times, smooth)
         return self

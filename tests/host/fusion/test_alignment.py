@@ -2,8 +2,14 @@
 
 from functools import cache
 
+import numpy as np
 import pytest
-from gaitchain.fusion.alignment import AlignmentError, SegmentAlignment
+from gaitchain.fusion.alignment import (
+    AlignmentError,
+    SegmentAlignment,
+    rest_mask,
+    start_displacement,
+)
 from gaitchain.sim.frame_truth import (
     calibrated_alignment_errors,
     rotation_angle_deg,
@@ -75,3 +81,25 @@ def test_six_position_calibration_then_alignment_within_the_bar() -> None:
     walk = _walk(36, ImuErrors())
     errors = calibrated_alignment_errors(walk, seed=36)
     assert max(errors.values()) < 2.0, errors  # the bar
+
+
+@pytest.mark.parametrize("name", ["left_shank", "right_foot"])
+def test_shank_and_foot_get_their_forward_even_after_a_jolt_at_the_start(name: str) -> None:
+    # a jolt in the first steps (as the simulator's ankle-dorsiflexion limit gives at heel off)
+    # can turn the displacement tracked from rest backwards; the shank's swing still turns the
+    # ankle forward, the foot's push-off still turns the toes down
+    walk = _walk(33, CALIBRATED)
+    pod = next(p for p in walk.pods if p.spec.name == name)
+    truth = true_sensor_to_segment(walk.body, pod)
+    acc = pod.acc_mps2.copy()
+    rest = rest_mask(acc, pod.gyr_radps, sampling_rate_hz=120.0)
+    starts = np.flatnonzero(rest[:-1] & ~rest[1:])
+    for start in starts:
+        acc[start + 40 : start + 43] -= 150.0 * truth[0]  # a hard backward knock, 25 ms
+    first = slice(starts[0], starts[0] + 240)
+    knocked = start_displacement(acc[first], pod.gyr_radps[first], truth[2], 120.0)
+    assert float(np.dot(knocked, truth[0])) < 0  # tracked from rest, it went backwards
+    estimate = SegmentAlignment(pod.spec.segment).estimate(
+        acc, pod.gyr_radps, sampling_rate_hz=120.0
+    )
+    assert rotation_angle_deg(estimate.sensor_to_segment_, truth) < 3.0

@@ -47,8 +47,12 @@ def test_every_straight_stride_is_found_with_events_within_10_ms(driver: str, se
             assert np.abs(values).max() <= 0.030, f"{side} {name} worst {values.max() * 1e3:.1f}"
 
 
-def test_chain_metrics_meet_the_accuracy_bars() -> None:
-    _, errors = _scored("healthy", 21)
+@pytest.mark.parametrize(("driver", "seed"), [("healthy", 21), ("left-hip-ir-deficit", 22)])
+def test_chain_metrics_meet_the_accuracy_bars(driver: str, seed: int) -> None:
+    # with a hip rotation deficit the shank on that side turns more about its own axis and swings
+    # in a plane turned out: its heading comes from its stride displacement, which that does not
+    # bias (the principal axis of its acceleration missed by several degrees; issue 6)
+    _, errors = _scored(driver, seed)
     bars = {
         "hip_rotation_range_deg": 3.0,
         "hip_internal_rotation_peak_stance_deg": 3.0,
@@ -64,23 +68,6 @@ def test_chain_metrics_meet_the_accuracy_bars() -> None:
         assert errors.rmse(metric) <= bar, f"{metric}: RMSE {errors.rmse(metric):.2f} > {bar}"
 
 
-def test_with_a_hip_rotation_deficit_the_faulty_side_is_measured_less_well() -> None:
-    # The shank on the faulty side turns more about its own axis; its alignment (principal
-    # gyroscope axis) and so its heading are off by several degrees (issue 6): pronation
-    # excursion and the hip-rotation stance peak there miss the bars (2.2 and 4.7 deg in the
-    # benchmark). Guarded here, reported in benchmarks/RESULTS.md, not met.
-    _, errors = _scored("left-hip-ir-deficit", 22)
-    for metric, bar in (
-        ("pronation_excursion_deg", 3.0),
-        ("hip_internal_rotation_peak_stance_deg", 6.0),
-        ("hip_rotation_range_deg", 3.0),
-        ("tibial_rotation_loading_deg", 2.0),
-        ("pelvic_drop_deg", 1.0),
-        ("peak_pronation_stance_pct", 3.0),
-    ):
-        assert errors.rmse(metric) <= bar, f"{metric}: RMSE {errors.rmse(metric):.2f} > {bar}"
-
-
 def test_thigh_pods_give_hip_rotation_itself() -> None:
     analysis, errors = _scored("healthy", 23, thighs=True)
     rows = analysis.straight_rows("left")
@@ -89,14 +76,29 @@ def test_thigh_pods_give_hip_rotation_itself() -> None:
     assert errors.rmse("hip_internal_rotation_peak_stance_deg") <= 3.0
 
 
+def _left_minus_right(analysis: Analysis, errors: StrideErrors, key: str) -> tuple[float, float]:
+    """Measured and true left-minus-right mean of a stride metric over the straight strides
+    (every one matched to a true stride: the truth is the estimate minus its error)."""
+    measured: dict[str, float] = {}
+    true: dict[str, float] = {}
+    for side in ("left", "right"):
+        values = [float(row[key]) for row in analysis.straight_rows(side)]
+        assert len(values) == errors.metrics[key][side].size
+        measured[side] = float(np.mean(values))
+        true[side] = measured[side] - float(np.mean(errors.metrics[key][side]))
+    return measured["left"] - measured["right"], true["left"] - true["right"]
+
+
 def test_a_hip_internal_rotation_deficit_shows_on_its_side() -> None:
     # without thigh pods the proxy is hip plus knee rotation: on the faulty side the shank turns
-    # inward more in stance, making up for the hip (the simulator's chain model)
-    sick, _ = _scored("left-hip-ir-deficit", 22)
-    healthy, _ = _scored("healthy", 21)
+    # inward more in stance, making up for part of the hip (the simulator's chain model). The
+    # shank's alignment there (its functional flexion axis) still reads a couple of degrees low.
     key = "hip_internal_rotation_peak_stance_deg"
-    assert sick.to_json()["summary"]["asymmetry"][key]["left_minus_right"] > 5.0
-    assert abs(healthy.to_json()["summary"]["asymmetry"][key]["left_minus_right"]) < 5.0
+    measured, true = _left_minus_right(*_scored("left-hip-ir-deficit", 22), key)
+    assert true > 3.0, true
+    assert measured > 1.0 and abs(measured - true) < 3.0, (measured, true)
+    healthy, _ = _left_minus_right(*_scored("healthy", 21), key)
+    assert abs(healthy) < 1.0, healthy
 
 
 def test_the_document_has_the_stable_keys_and_is_strict_json() -> None:

@@ -60,7 +60,7 @@ def test_the_pod_sleeps_while_inactive_and_keeps_the_steps_after_waking() -> Non
     rig.pod.service()
     assert rig.pod.log_asleep
     assert rig.chip.regs[FIFO_CTRL4] & 7 == 0  # bypass: nothing batched, nothing to read
-    status = rig.pod._status(0)  # noqa: SLF001
+    status = rig.pod._status(0)
     assert struct.unpack_from("<H", status, 8 + 3)[0] & ST_LOG_ASLEEP  # STATUS.flags bit 7
     slept_at = rig.clock.ms
     rig.pod.rest()
@@ -83,7 +83,7 @@ def test_the_pod_sleeps_while_inactive_and_keeps_the_steps_after_waking() -> Non
     # Timed on the millisecond clock across the sit: the first stride after waking.
     expected_ms = woke_at + 102 * 1000 // 240
     assert abs(first_after[0] - expected_ms) <= 1000 * STRIDE_SAMPLES // 240, (first_after, woke_at)
-    rig.pod._stop_logging()  # noqa: SLF001  (what STOP and START do)
+    rig.pod._stop_logging()
     assert rig.pod.log_awake_ms + rig.pod.log_asleep_ms == rig.clock.ms
 
 

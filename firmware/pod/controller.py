@@ -131,15 +131,13 @@ class Pod:
         if steplog is not None:
             steplog.policy = POLICY_OVERWRITE if config.get("log_full_policy") == "overwrite" else 0
         self.detector = None  # type: StepDetector | None
-        self.log_asleep = False
-        self.log_awake_ms = 0  # time logging with the IMU active / inactive, since boot
-        self.log_asleep_ms = 0
-        self.imu_event = False  # set by the INT1 handler: check the IMU before the next read
-        self._state_ms = 0
+        # While logging: is the IMU inactive; did INT1 rise (set by its handler); time logging
+        # with the IMU active / inactive since boot, counted up to `_state_ms`.
+        self.log_asleep = self.imu_event = False
+        self.log_awake_ms = self.log_asleep_ms = self._state_ms = 0
         self._sleep = sleep
         self._fifo = bytearray(7 * _LOG_FIFO_WORDS)
-        self._log_start_ms = 0
-        self._last_fifo_ms = 0
+        self._log_start_ms = self._last_fifo_ms = 0
         self._anchor_ms = 0  # millisecond clock of sample `_anchor_index` (the newest read)
         self._anchor_index = 0
         self._disconnected_since_ms = self.started_ms
@@ -147,8 +145,7 @@ class Pod:
         self._xfer_link = link
         self._xfer_seq = 0
         self._xfer_left = 0
-        self._xfer_count = 0
-        self._xfer_part = 0
+        self._xfer_count = self._xfer_part = 0
         self._xfer_buf = bytearray(0)
         self._answers = []  # type: list  # (link, bytes) answers the link could not take yet
         self.link.set_info(self._pod_info(0))

@@ -33,7 +33,7 @@ def _rig() -> tuple:
     rig = LogRig(sleep=sleeper)
     sleeper.rig = rig
     steps = []
-    rig.log.add = lambda t_ms, stance, impact, loading, flags: steps.append((t_ms, flags))
+    rig.log.add = lambda t_ms, stance_4ms, impact_g16, loading, flags: steps.append((t_ms, flags))
     rig.pod.start_logging()
     return rig, sleeper, steps
 

@@ -95,7 +95,7 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -753,9 +753,10 @@ class Lsm6dsv16xEmulator:
         slopes = np.abs(np.diff(np.vstack((previous, accel_mg)), axis=0)) / 2.0
         wake_mg = self._threshold_mg(WAKE_UP_THS)
         still_mg = self._threshold_mg(INACTIVITY_THS)
-        over_axes = slopes > wake_mg
-        over = over_axes.any(axis=1)
-        still = (slopes <= still_mg).all(axis=1)
+        over_axes: NDArray[np.bool_] = slopes > wake_mg
+        over = cast(list[bool], over_axes.any(axis=1).tolist())
+        still = cast(list[bool], (slopes <= still_mg).all(axis=1).tolist())
+        axes_over = cast(list[list[bool]], over_axes.tolist())
         latched = bool(self._main[TAP_CFG0] & LIR)
         wake_dur = (self._main[WAKE_UP_DUR] >> WAKE_DUR_SHIFT & 0x3) + 1
         wake_inact = (self._main[INACTIVITY_DUR] & INACT_DUR_MASK) + 1
@@ -768,9 +769,7 @@ class Lsm6dsv16xEmulator:
             self._over_count = self._over_count + 1 if over[i] else 0
             if self._over_count >= wake_dur:
                 self._wake_up = True
-                self._wake_axes = sum(
-                    X_WU >> axis for axis in range(AXES) if bool(over_axes[i, axis])
-                )
+                self._wake_axes = sum(X_WU >> axis for axis in range(AXES) if axes_over[i][axis])
             if not inact_on:
                 continue
             if self._asleep and self._over_count >= wake_inact:

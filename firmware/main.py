@@ -23,6 +23,7 @@ from pod.steplog import POLICY_OVERWRITE, StepLog
 _LOG_PARTITION = "steplog"
 
 _LOOP_TIMEOUT_MS = 50
+_CPU_HZ = 160_000_000
 
 
 class Uptime:
@@ -77,12 +78,13 @@ async def run(pod: Pod, wake: asyncio.ThreadSafeFlag) -> None:
         except asyncio.TimeoutError:
             pass
         pod.service()
-        nap_ms = pod.sleep_ms()
-        if nap_ms > 0:  # logging with no host: light sleep until the next FIFO read
-            machine.lightsleep(nap_ms)
+        pod.rest()  # logging with no host: light sleep until the next FIFO read or INT1
 
 
 def main() -> None:
+    import esp32  # noqa: PLC0415 (only on the chip: importing main elsewhere must work)
+
+    machine.freq(_CPU_HZ)  # the power budget's clock (hardware/power-budget.md)
     settings, defaulted, _problems = config.load()
     pin, pins_defaulted, _pin_problems = board.load(settings["board"])
     i2c = machine.I2C(0, sda=machine.Pin(pin["sda"]), scl=machine.Pin(pin["scl"]), freq=400000)
@@ -104,15 +106,19 @@ def main() -> None:
         config_saver=config.save,
         steplog=open_steplog(boot_id, settings["log_full_policy"]),
         serial=SerialLink(UsbPort()),
+        sleep=machine.lightsleep,
     )
     wake = asyncio.ThreadSafeFlag()
 
     def on_fifo(_pin: object) -> None:
         if pod.sampler is not None:
             pod.sampler.pending = True
+        pod.imu_event = True  # while logging: the IMU's sleep state may have changed
         wake.set()
 
-    machine.Pin(pin["int1"], machine.Pin.IN).irq(on_fifo, machine.Pin.IRQ_RISING)
+    int1 = machine.Pin(pin["int1"], machine.Pin.IN)
+    int1.irq(on_fifo, machine.Pin.IRQ_RISING)
+    esp32.wake_on_ext0(int1, esp32.WAKEUP_ANY_HIGH)  # INT1 ends light sleep too
     asyncio.run(run(pod, wake))
 
 

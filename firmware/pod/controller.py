@@ -43,6 +43,7 @@ ST_CONFIG_DEFAULTED = const(1 << 2)
 ST_LOW_BATTERY = const(1 << 3)
 ST_LOG_FULL = const(1 << 5)
 ST_BONDED = const(1 << 6)
+ST_LOG_ASLEEP = const(1 << 7)
 LOG_LOGGING = const(1)
 LOG_FULL = const(2)
 LOG_WALL_TIME = const(4)
@@ -63,6 +64,12 @@ LOG_RATE_HZ = const(240)
 LOG_ACC_RANGE_G = const(16)
 LOG_FIFO_PERIOD_MS = const(500)
 LOG_AFTER_DISCONNECT_MS = const(10000)
+# While logging, the IMU's activity/inactivity function: after LOG_STILL_S without motion above
+# LOG_WAKE_MG it drops to 15 Hz on its own and the pod stops reading the FIFO (bypass) and light
+# sleeps until INT1 (the sleep change) or LOG_ASLEEP_CHECK_MS; motion brings 240 Hz back.
+LOG_WAKE_MG = const(63)
+LOG_STILL_S = const(10)
+LOG_ASLEEP_CHECK_MS = const(60000)
 _LOG_FIFO_WORDS = const(200)
 _LOG_MESSAGES_PER_PASS = const(8)
 _MAX_ANSWERS = const(8)
@@ -88,6 +95,7 @@ class Pod:
         config_saver: object = None,
         steplog: "StepLog | None" = None,
         serial: object = None,
+        sleep: object = None,
     ) -> None:
         self.config = config
         self.imu = imu
@@ -123,9 +131,13 @@ class Pod:
         if steplog is not None:
             steplog.policy = POLICY_OVERWRITE if config.get("log_full_policy") == "overwrite" else 0
         self.detector = None  # type: StepDetector | None
+        # While logging: is the IMU inactive; did INT1 rise (set by its handler); time logging
+        # with the IMU active / inactive since boot, counted up to `_state_ms`.
+        self.log_asleep = self.imu_event = False
+        self.log_awake_ms = self.log_asleep_ms = self._state_ms = 0
+        self._sleep = sleep
         self._fifo = bytearray(7 * _LOG_FIFO_WORDS)
-        self._log_start_ms = 0
-        self._last_fifo_ms = 0
+        self._log_start_ms = self._last_fifo_ms = 0
         self._anchor_ms = 0  # millisecond clock of sample `_anchor_index` (the newest read)
         self._anchor_index = 0
         self._disconnected_since_ms = self.started_ms
@@ -133,8 +145,7 @@ class Pod:
         self._xfer_link = link
         self._xfer_seq = 0
         self._xfer_left = 0
-        self._xfer_count = 0
-        self._xfer_part = 0
+        self._xfer_count = self._xfer_part = 0
         self._xfer_buf = bytearray(0)
         self._answers = []  # type: list  # (link, bytes) answers the link could not take yet
         self.link.set_info(self._pod_info(0))
@@ -361,6 +372,7 @@ class Pod:
         self._stop_logging()
         watermark = LOG_RATE_HZ * LOG_FIFO_PERIOD_MS // 1000
         self.imu.configure_logging(LOG_RATE_HZ, LOG_ACC_RANGE_G, watermark)
+        self.imu.configure_inactivity(LOG_WAKE_MG, LOG_STILL_S)
         counts_per_g = 9.80665 / self.imu.acc_scale_mps2_per_lsb
         self.detector = StepDetector(counts_per_g, LOG_RATE_HZ, self._on_step)
         now = self._now_ms()  # type: ignore[operator]
@@ -368,12 +380,17 @@ class Pod:
         self._last_fifo_ms = now
         self._anchor_ms = now
         self._anchor_index = 0
+        self._state_ms = now
+        self.log_asleep = False
         self.logging = True
 
     def _stop_logging(self) -> None:
         if not self.logging:
             return
-        self._read_log_fifo()
+        if not self.log_asleep:
+            self._read_log_fifo()
+        self._count_state(self._now_ms())  # type: ignore[operator]
+        self.log_asleep = False
         self.logging = False
         self.detector = None
         if self.steplog is not None:
@@ -399,13 +416,48 @@ class Pod:
             if link.connected:
                 return 0
         now = self._now_ms()  # type: ignore[operator]
-        return max(0, self._last_fifo_ms + LOG_FIFO_PERIOD_MS - now)
+        period = LOG_ASLEEP_CHECK_MS if self.log_asleep else LOG_FIFO_PERIOD_MS
+        return max(0, self._last_fifo_ms + period - now)
+
+    def rest(self) -> None:
+        """Sleep (the injected `sleep(ms)`: light sleep on the chip, which INT1 ends early) for
+        `sleep_ms`, if that is more than 0."""
+        nap_ms = self.sleep_ms()
+        if nap_ms > 0 and self._sleep is not None:
+            self._sleep(nap_ms)  # type: ignore[operator]
 
     def _log_service(self, now: int) -> None:
-        if now - self._last_fifo_ms >= LOG_FIFO_PERIOD_MS:
+        period = LOG_ASLEEP_CHECK_MS if self.log_asleep else LOG_FIFO_PERIOD_MS
+        if self.imu_event or now - self._last_fifo_ms >= period:
+            self.imu_event = False
             self._last_fifo_ms = now
-            self._read_log_fifo()
+            asleep = self.imu.asleep()
+            if not self.log_asleep:
+                self._read_log_fifo()
+            if asleep != self.log_asleep:
+                self._count_state(now)
+                self.log_asleep = asleep
+                if asleep:
+                    self.imu.pause_fifo()  # still at 15 Hz: nothing to count, nothing to read
+                else:
+                    self._wake(now)
         self.steplog.tick(now)  # type: ignore[union-attr]
+
+    def _wake(self, now: int) -> None:
+        """The IMU is back at LOG_RATE_HZ: batch again and place the detector's sample count
+        on the millisecond clock across the time asleep (no gap flag: nothing moved)."""
+        self.imu.resume_fifo()
+        detector = self.detector
+        if detector is not None:
+            expected = (now - self._log_start_ms) * LOG_RATE_HZ // 1000
+            detector.mark_gap(max(0, expected - detector.index), 0)
+
+    def _count_state(self, now: int) -> None:
+        if self.log_asleep:
+            self.log_asleep_ms += now - self._state_ms
+        else:
+            self.log_awake_ms += now - self._state_ms
+        self._state_ms = now
 
     def _read_log_fifo(self) -> None:
         detector = self.detector
@@ -611,6 +663,8 @@ class Pod:
             flags |= ST_STREAMING
         if self.logging:
             flags |= ST_LOGGING
+            if self.log_asleep:
+                flags |= ST_LOG_ASLEEP
         if self.config_defaulted:
             flags |= ST_CONFIG_DEFAULTED
         if pct != 255 and pct < _LOW_BATTERY_PCT:

@@ -76,15 +76,15 @@ class StepDetector:
         self._gap = 0
         self._after = -1  # an impact must come after this sample (the last push-off)
 
-    def mark_gap(self, lost_samples: int) -> None:
-        """Samples were lost: finish a pending step, skip the index past the lost samples and
-        flag the next step."""
+    def mark_gap(self, lost_samples: int, flag: int = FLAG_GAP) -> None:
+        """Samples were lost (or not taken: the pod slept while still): finish a pending step,
+        skip the index past the lost samples and flag the next step with `flag`."""
         if self._toe_search:
             self._emit(self._toe_at - self._ic)
         elif self._in_stance:
             self._emit(-1)
         self.index += lost_samples
-        self._gap = FLAG_GAP
+        self._gap = flag
         self._quiet_run = 0
         self._in_stance = False
         self._toe_search = False

@@ -51,8 +51,11 @@ def load_table(path: Path = POWER_TABLE) -> dict[str, Any]:
     return cast(dict[str, Any], data)
 
 
-def _awake_fraction(table: dict[str, Any]) -> float:
-    wake = cast(dict[str, float], table["wake"])
+def _awake_fraction(table: dict[str, Any], mode: dict[str, Any]) -> float:
+    """Fraction of time the CPU is awake: the table's `wake`, with the mode's own `wake`
+    entries (e.g. a longer read period while the IMU is inactive) replacing them."""
+    wake = dict(cast(dict[str, float], table["wake"]))
+    wake.update(cast(dict[str, float], mode.get("wake", {})))
     return wake["awake_ms_per_read"] / 1000.0 / wake["fifo_read_period_s"]
 
 
@@ -79,9 +82,9 @@ def _duty(table: dict[str, Any], value: object, mode: dict[str, Any]) -> float:
         rate = float(mode.get("rate_hz", 0.0))
         return radio_duty(table, str(value), rate, cast(dict[str, float], mode.get("ble", {})))
     if value == "wake":
-        return _awake_fraction(table)
+        return _awake_fraction(table, mode)
     if value == "asleep":
-        return 1.0 - _awake_fraction(table)
+        return 1.0 - _awake_fraction(table, mode)
     raise ValueError(f"unknown duty {value!r} in the power table")
 
 
@@ -105,6 +108,44 @@ def budgets(table: dict[str, Any], capacity_mah: float | None = None) -> list[Mo
     return result
 
 
+@dataclass(frozen=True)
+class DayBudget:
+    """A day made of hours in several modes (e.g. the IMU active 16 h, inactive 8 h)."""
+
+    name: str
+    hours: dict[str, float]
+    average_ma: float
+    usable_mah: float
+
+    @property
+    def life_h(self) -> float:
+        return self.usable_mah / self.average_ma
+
+
+def day_budgets(table: dict[str, Any], capacity_mah: float | None = None) -> list[DayBudget]:
+    """The table's `days`: each mode's average current weighted by its hours of the day."""
+    modes = {mode.name: mode for mode in budgets(table, capacity_mah)}
+    result: list[DayBudget] = []
+    for name, day in cast(dict[str, dict[str, Any]], table.get("days", {})).items():
+        hours = cast(dict[str, float], day["hours"])
+        unknown = sorted(set(hours) - set(modes))
+        if unknown or abs(sum(hours.values()) - _HOURS_PER_DAY) > 1e-9:
+            raise ValueError(
+                f"day {name!r} in the power table must give 24 h of known modes "
+                f"(unknown: {unknown}, total {sum(hours.values()):g} h)"
+            )
+        average = sum(modes[m].average_ma * h for m, h in hours.items()) / _HOURS_PER_DAY
+        usable = next(iter(modes.values())).usable_mah
+        result.append(DayBudget(name, hours, average, usable))
+    return result
+
+
+def _life(life_h: float) -> str:
+    if life_h < 2 * _HOURS_PER_DAY:
+        return f"{life_h:.1f} h"
+    return f"{life_h / _HOURS_PER_DAY:.1f} days ({life_h:.0f} h)"
+
+
 def markdown(table: dict[str, Any]) -> str:
     """The summary and per-mode tables of power-budget.md."""
     battery = cast(dict[str, Any], table["battery"])
@@ -117,12 +158,16 @@ def markdown(table: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for mode in modes:
-        life = (
-            f"{mode.life_h:.1f} h"
-            if mode.life_h < 2 * _HOURS_PER_DAY
-            else f"{mode.life_h / _HOURS_PER_DAY:.1f} days ({mode.life_h:.0f} h)"
-        )
-        lines.append(f"| {mode.name} | {mode.average_ma:.2f} mA | {life} |")
+        lines.append(f"| {mode.name} | {mode.average_ma:.2f} mA | {_life(mode.life_h)} |")
+    days = day_budgets(table)
+    if days:
+        lines += ["", "| logging day | hours per mode | average current | battery life |"]
+        lines.append("|---|---|---|---|")
+        for day in days:
+            split = "; ".join(f"{h:g} h {m}" for m, h in day.hours.items())
+            lines.append(
+                f"| {day.name} | {split} | {day.average_ma:.2f} mA | {_life(day.life_h)} |"
+            )
     for mode in modes:
         lines += [
             "",

@@ -17,7 +17,7 @@ POD_ID = 0x0304
 
 
 class LogRig:
-    def __init__(self, sectors: int = 4) -> None:
+    def __init__(self, sectors: int = 4, sleep: object = None) -> None:
         self.chip = FakeLsm6dsv16x()
         self.ble = getattr(bluetooth, "BLE")()  # noqa: B009
         self.clock = Clock()
@@ -42,6 +42,7 @@ class LogRig:
             self.clock,
             boot_id=77,
             steplog=self.log,
+            sleep=sleep,
         )
         self.k = 0
 

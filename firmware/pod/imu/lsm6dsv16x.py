@@ -35,7 +35,14 @@ _CTRL6 = const(0x15)
 _CTRL8 = const(0x17)
 _FIFO_STATUS1 = const(0x1B)
 _TIMESTAMP0 = const(0x40)
+_WAKE_UP_SRC = const(0x45)
 _FUNCTIONS_ENABLE = const(0x50)
+_INACTIVITY_DUR = const(0x54)
+_INACTIVITY_THS = const(0x55)
+_TAP_CFG0 = const(0x56)
+_WAKE_UP_THS = const(0x5B)
+_WAKE_UP_DUR = const(0x5C)
+_MD1_CFG = const(0x5E)
 _FIFO_DATA_OUT_TAG = const(0x78)
 # Embedded-functions bank (table 262), selected by FUNC_CFG_ACCESS.EMB_FUNC_REG_ACCESS.
 _EMB_FUNC_EN_A = const(0x04)
@@ -58,6 +65,17 @@ _DEC_TS_32 = const(0xC0)  # DEC_TS_BATCH = 11b: every 32 batches
 _OP_MODE_XL_LP1 = const(0x40)  # CTRL1 OP_MODE_XL_[2:0] = 100b: low-power mode 1
 _SFLP_GAME = const(0x02)  # SFLP_GAME_EN in EMB_FUNC_EN_A, SFLP_GAME_FIFO_EN in EMB_FUNC_FIFO_EN_A
 _SFLP_ODR_FIELD = const(0x38)
+# Activity/inactivity (register descriptions of FUNCTIONS_ENABLE, INACTIVITY_DUR, WAKE_UP_DUR,
+# MD1_CFG, WAKE_UP_SRC): INTERRUPTS_ENABLE | INACT_EN 11b (accelerometer to the inactive rate,
+# gyroscope powered down); XL_INACT_ODR 01b = 15 Hz; LIR latches events until WAKE_UP_SRC is read.
+_ACTIVITY_BITS = const(0x83)
+_XL_INACT_15HZ = const(0x04)
+_LIR = const(0x01)
+_INT1_SLEEP_CHANGE = const(0x80)
+_SLEEP_STATE = const(0x10)
+_THS_MAX = const(63)
+_SLEEP_DUR_MAX = const(15)
+_SLEEP_DUR_PERIODS = const(512)
 _MAX_WATERMARK = const(255)
 _MAX_DIFF_FIFO = const(511)  # DIFF_FIFO_[8:0]
 _RESET_POLLS = const(100)
@@ -161,7 +179,7 @@ class Lsm6dsv16x:
         self._write(_CTRL6, _GYR_CODES[gyr])
         self._write(_CTRL1, odr)  # OP_MODE_XL 000: high performance
         self._write(_CTRL2, odr)
-        self._write(_FUNCTIONS_ENABLE, self._read(_FUNCTIONS_ENABLE) | _TIMESTAMP_EN)
+        self._write(_FUNCTIONS_ENABLE, self._functions() | _TIMESTAMP_EN)
         self._set_sflp(_SFLP_CODES[rate] if quaternion else -1)
         self._write(_FIFO_CTRL1, watermark_words)
         self._write(_FIFO_CTRL2, 0)  # no STOP_ON_WTM: the whole FIFO is used
@@ -194,7 +212,7 @@ class Lsm6dsv16x:
         self._set_sflp(-1)
         self._write(_CTRL8, acc)
         self._write(_CTRL1, _OP_MODE_XL_LP1 | odr)
-        self._write(_FUNCTIONS_ENABLE, self._read(_FUNCTIONS_ENABLE) | _TIMESTAMP_EN)
+        self._write(_FUNCTIONS_ENABLE, self._functions() | _TIMESTAMP_EN)
         self._write(_FIFO_CTRL1, watermark_words)
         self._write(_FIFO_CTRL2, 0)
         self._write(_FIFO_CTRL3, odr)  # BDR_XL only
@@ -207,8 +225,47 @@ class Lsm6dsv16x:
         self.ticks_per_sample = self.TICK_HZ // rate_hz
         self.overrun = False
 
+    def configure_inactivity(self, threshold_mg: int, still_s: int) -> None:
+        """After `still_s` seconds (rounded up to 512 samples, at most 15 x 512) with every axis'
+        slope at or below `threshold_mg`, the chip drops the accelerometer to 15 Hz and powers
+        the gyroscope down; on the first 15 Hz sample above it, it returns to the configured
+        rate. Each change raises INT1 (MD1_CFG INT1_SLEEP_CHANGE; latched until `asleep` reads
+        WAKE_UP_SRC). Call after `configure_logging` or `configure`."""
+        if self.rate_hz == 0:
+            raise ValueError("configure a rate before inactivity detection")
+        weight = 0
+        while weight < 5 and threshold_mg * 128 > _THS_MAX * (1000 << weight):
+            weight += 1  # WU_INACT_THS_W: 7.8125 mg << weight per LSB
+        ths = min(_THS_MAX, max(1, (threshold_mg * 128 + (500 << weight)) // (1000 << weight)))
+        periods = (still_s * self.rate_hz + _SLEEP_DUR_PERIODS - 1) // _SLEEP_DUR_PERIODS
+        self._write(_INACTIVITY_DUR, weight << 4 | _XL_INACT_15HZ)  # wake at the first sample
+        self._write(_INACTIVITY_THS, ths)
+        self._write(_WAKE_UP_THS, ths)
+        self._write(_WAKE_UP_DUR, min(_SLEEP_DUR_MAX, max(1, periods)))
+        self._write(_TAP_CFG0, self._read(_TAP_CFG0) | _LIR)
+        self._write(_MD1_CFG, _INT1_SLEEP_CHANGE)
+        self._write(_FUNCTIONS_ENABLE, self._read(_FUNCTIONS_ENABLE) | _ACTIVITY_BITS)
+
+    def asleep(self) -> bool:
+        """True while the chip is in its inactive state (WAKE_UP_SRC.SLEEP_STATE); the read
+        clears the latched sleep-change event and with it INT1."""
+        return bool(self._read(_WAKE_UP_SRC) & _SLEEP_STATE)
+
+    def pause_fifo(self) -> None:
+        """FIFO in bypass (emptied, nothing batched); sensors and functions keep running."""
+        self._write(_FIFO_CTRL4, _FIFO_BYPASS)
+
+    def resume_fifo(self) -> None:
+        """FIFO continuous again after `pause_fifo`, as `configure_logging` set it."""
+        self._i2c.readfrom_mem_into(self._address, _FIFO_STATUS1, self._status)
+        self._write(_FIFO_CTRL4, _DEC_TS_32 | _FIFO_CONTINUOUS)
+        self.overrun = False
+
     def stop(self) -> None:
-        """Accelerometer and gyroscope powered down (SFLP stops with them), FIFO in bypass."""
+        """Accelerometer and gyroscope powered down (SFLP stops with them), FIFO in bypass,
+        activity/inactivity off."""
+        self._write(_FUNCTIONS_ENABLE, self._functions())
+        self._write(_MD1_CFG, 0)
         self._write(_CTRL1, 0)
         self._write(_CTRL2, 0)
         self._write(_FIFO_CTRL4, _FIFO_BYPASS)
@@ -263,6 +320,10 @@ class Lsm6dsv16x:
     def _write(self, register: int, value: int) -> None:
         self._one[0] = value
         self._i2c.writeto_mem(self._address, register, self._one)
+
+    def _functions(self) -> int:
+        """FUNCTIONS_ENABLE with the activity/inactivity bits cleared."""
+        return self._read(_FUNCTIONS_ENABLE) & ~_ACTIVITY_BITS & 0xFF
 
     def _reset(self) -> None:
         """Software reset (control registers to defaults) from any state a previous run left."""

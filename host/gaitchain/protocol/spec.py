@@ -90,6 +90,8 @@ class StatusFlags(IntFlag):
     CHARGING = 1 << 4
     LOG_FULL = 1 << 5
     BONDED = 1 << 6
+    LOG_ASLEEP = 1 << 7
+    """Logging with the IMU inactive (no motion: accelerometer at 15 Hz, the pod asleep)."""
 
 
 STATUS_FLAGS_KNOWN: Final = 0x7F

@@ -32,6 +32,20 @@ Datasheet facts used (ST DS13510, LSM6DSV16X; sections and tables of that docume
 - STATUS_REG XLDA/GDA stay set until the high byte of an output register is read (CTRL4
   DRDY_PULSED). INT1_CTRL routes DRDY_XL/DRDY_G/FIFO_TH/FIFO_OVR/FIFO_FULL to INT1; IF_CFG
   H_LACTIVE makes the pin active low.
+- Activity/inactivity (sleep-change) and wake-up functions (DS13510 register descriptions of
+  FUNCTIONS_ENABLE 50h, INACTIVITY_DUR 54h, INACTIVITY_THS 55h, TAP_CFG0 56h, WAKE_UP_THS 5Bh,
+  WAKE_UP_DUR 5Ch, MD1_CFG 5Eh, WAKE_UP_SRC 45h, ALL_INT_SRC 1Dh; ST AN5763 "activity/inactivity
+  recognition"): INACT_EN_[1:0] 01 drops the accelerometer to XL_INACT_ODR_[1:0] (1.875, 15, 30
+  or 60 Hz) when inactivity is detected and leaves the gyroscope alone, 10 also puts the gyroscope
+  in sleep, 11 powers it down (no gyroscope output either way here). Thresholds WK_THS_[5:0] and
+  INACT_THS_[5:0] count in steps of WU_INACT_THS_W_[2:0] (7.8125 mg doubling to 250 mg). Inactivity
+  after SLEEP_DUR_[3:0] x 512 accelerometer periods (0 means 16) below the inactivity threshold;
+  back to the configured ODR on the (INACT_DUR_[1:0] + 1)-th low-rate sample above the wake-up
+  threshold. WU_IA after WAKE_DUR_[1:0] + 1 samples above WK_THS. SLEEP_STATE and SLEEP_CHANGE_IA
+  in WAKE_UP_SRC (also SLEEP_CHANGE_IA and WU_IA in ALL_INT_SRC); with LIR (TAP_CFG0 bit 0) the
+  event bits stay set until WAKE_UP_SRC or ALL_INT_SRC is read. MD1_CFG INT1_SLEEP_CHANGE and
+  INT1_WU route them to INT1 when INTERRUPTS_ENABLE (FUNCTIONS_ENABLE bit 7) is set; with
+  SLEEP_STATUS_ON_INT (INACTIVITY_DUR bit 7) INT1 follows SLEEP_STATE instead of the change event.
 - SFLP (2.8, 13.2, 13.17, table 262): SFLP_GAME_EN in EMB_FUNC_EN_A (04h), SFLP_GAME_FIFO_EN in
   EMB_FUNC_FIFO_EN_A (44h) and SFLP_GAME_ODR_[2:0] in SFLP_ODR (5Eh, default 5Bh = 120 Hz), all in
   the embedded-functions bank selected by FUNC_CFG_ACCESS (01h) bit 7.
@@ -57,6 +71,11 @@ Assumptions where no source says:
 - WTM = 0 never sets FIFO_WTM_IA. FIFO_OVR_IA is set when a word is overwritten (continuous) or
   refused (FIFO mode) and clears when the FIFO is no longer full; FIFO_FULL_IA is set when the next
   time slot would fill it.
+- Both thresholds are compared with the slope filter, (a[n] - a[n-1]) / 2 per axis (the default
+  SLOPE_FDS = 0): wake-up when any axis is above WK_THS, inactivity counted while every axis is at
+  or below INACT_THS. Without LIR an event bit lasts until the next accelerometer sample (the
+  datasheet's pulsed mode lasts one ODR period). Each change of the sleep state happens right
+  after the accelerometer sample that completes it, on the 7680 Hz grid.
 - Reserved ODR/BDR codes mean power-down / not batched; reserved FS_G codes read as 125 dps.
   Addresses 80h-FFh read 0.
 
@@ -64,7 +83,9 @@ Not emulated: filters, noise and offsets (the signal carries them), temperature 
 TDA never set), compression, trigger-driven FIFO modes (no trigger ever fires: 011 acts as
 continuous, 010 as continuous limited to WTM, 100 and 111 as bypass), high-accuracy and
 ODR-triggered modes, OIS/EIS, embedded functions other than the SFLP game rotation vector, INT2,
-pulsed data-ready, the BDR counter, and BDU (a sample may land between separate reads of a low and
+the HP-filter path of the wake-up function (SLOPE_FDS = 1), USR_OFF_ON_WU, tap, free-fall, 6D and
+the pedometer, pulsed data-ready, the BDR counter, and BDU (a sample may land between separate
+reads of a low and
 a high output byte; a multi-byte read is always consistent).
 """
 
@@ -74,7 +95,7 @@ import sys
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -108,15 +129,22 @@ CTRL8: Final = 0x17
 CTRL10: Final = 0x19
 FIFO_STATUS1: Final = 0x1B
 FIFO_STATUS2: Final = 0x1C
+ALL_INT_SRC: Final = 0x1D
 STATUS_REG: Final = 0x1E
 OUTX_L_G: Final = 0x22
 OUTX_L_A: Final = 0x28
 TIMESTAMP0: Final = 0x40
+WAKE_UP_SRC: Final = 0x45
 TIMESTAMP3: Final = 0x43
 INTERNAL_FREQ_FINE: Final = 0x4F
 FUNCTIONS_ENABLE: Final = 0x50
 DEN: Final = 0x51
 INACTIVITY_DUR: Final = 0x54
+INACTIVITY_THS: Final = 0x55
+TAP_CFG0: Final = 0x56
+WAKE_UP_THS: Final = 0x5B
+WAKE_UP_DUR: Final = 0x5C
+MD1_CFG: Final = 0x5E
 MD2_CFG: Final = 0x5F
 HAODR_CFG: Final = 0x62
 CTRL_EIS: Final = 0x6B
@@ -164,6 +192,24 @@ XLDA: Final = 0x01  # STATUS_REG
 GDA: Final = 0x02
 TIMESTAMP_ENDCOUNT: Final = 0x80
 TIMESTAMP_EN: Final = 0x40  # FUNCTIONS_ENABLE
+INTERRUPTS_ENABLE: Final = 0x80  # FUNCTIONS_ENABLE
+INACT_EN_MASK: Final = 0x03  # FUNCTIONS_ENABLE: 00 off, 01 XL low ODR, 10 + G sleep, 11 + G off
+SLEEP_STATUS_ON_INT: Final = 0x80  # INACTIVITY_DUR
+WU_INACT_THS_W_SHIFT: Final = 4  # INACTIVITY_DUR bits 6:4
+XL_INACT_ODR_SHIFT: Final = 2  # INACTIVITY_DUR bits 3:2
+INACT_DUR_MASK: Final = 0x03  # INACTIVITY_DUR bits 1:0
+THS_MASK: Final = 0x3F  # INACTIVITY_THS INACT_THS_[5:0], WAKE_UP_THS WK_THS_[5:0]
+LIR: Final = 0x01  # TAP_CFG0
+WAKE_DUR_SHIFT: Final = 5  # WAKE_UP_DUR bits 6:5
+SLEEP_DUR_MASK: Final = 0x0F  # WAKE_UP_DUR bits 3:0
+INT1_SLEEP_CHANGE: Final = 0x80  # MD1_CFG
+INT1_WU: Final = 0x20
+SLEEP_CHANGE_IA: Final = 0x40  # WAKE_UP_SRC
+SLEEP_STATE: Final = 0x10
+WU_IA: Final = 0x08
+X_WU: Final = 0x04
+ALL_SLEEP_CHANGE_IA: Final = 0x20  # ALL_INT_SRC
+ALL_WU_IA: Final = 0x02
 SFLP_GAME_EN: Final = 0x02  # EMB_FUNC_EN_A
 SFLP_GAME_FIFO_EN: Final = 0x02  # EMB_FUNC_FIFO_EN_A
 SFLP_GAME_ODR_SHIFT: Final = 3  # SFLP_ODR bits 5:3
@@ -223,6 +269,12 @@ GYRO_SENSITIVITY_MDPS: Final[dict[int, float]] = {
     12: 140.0,
 }
 GYRO_DEFAULT_FS_CODE: Final = 0
+THS_WEIGHT_MG: Final = (7.8125, 15.625, 31.25, 62.5, 125.0, 250.0, 250.0, 250.0)
+"""WU_INACT_THS_W_[2:0] -> mg per LSB of WK_THS and INACT_THS (101b-111b: 250 mg)."""
+XL_INACT_ODR_CODES: Final = (ODR_1_875_HZ, 0x3, 0x4, 0x5)
+"""XL_INACT_ODR_[1:0] -> accelerometer ODR code while inactive: 1.875, 15, 30, 60 Hz."""
+SLEEP_DUR_PERIODS: Final = 512  # SLEEP_DUR LSB in accelerometer periods; 0 means 16
+SLEEP_DUR_ZERO_PERIODS: Final = 16
 
 MAIN_DEFAULTS: Final[dict[int, int]] = {
     PIN_CTRL: 0x23,
@@ -367,6 +419,13 @@ class Lsm6dsv16xEmulator:
         self._accel_ready = False
         self._gyro_ready = False
         self._timestamp_origin: int | None = None
+        self._asleep = False
+        self._still_ticks = 0
+        self._over_count = 0
+        self._last_accel_mg: FloatArray | None = None
+        self._sleep_change = False
+        self._wake_up = False
+        self._wake_axes = 0
         self._power_on_reset()
 
     # ----------------------------------------------------------------------------- public API
@@ -375,6 +434,11 @@ class Lsm6dsv16xEmulator:
     def now_s(self) -> float:
         """Physical time reached by the last `advance_to`, in s."""
         return self._now_s
+
+    @property
+    def asleep(self) -> bool:
+        """True while the activity/inactivity function holds the chip in its inactive state."""
+        return self._asleep
 
     @property
     def int1(self) -> bool:
@@ -464,6 +528,8 @@ class Lsm6dsv16xEmulator:
             return WHO_AM_I_VALUE
         if register == FIFO_STATUS1:
             return len(self._fifo) & 0xFF
+        if register in (WAKE_UP_SRC, ALL_INT_SRC):
+            return self._read_event_source(register)
         if register == FIFO_STATUS2:
             value = self._fifo_status2()
             self._overrun_latched = False
@@ -511,6 +577,8 @@ class Lsm6dsv16xEmulator:
             value &= ~BOOT & 0xFF  # reboot is instantaneous here and the bit clears itself
         if register == FUNCTIONS_ENABLE:
             self._set_timestamp_enabled(bool(value & TIMESTAMP_EN))
+            if not value & INACT_EN_MASK:
+                self._asleep = False
         self._main[register] = value
         if register == FIFO_CTRL4 and self._fifo_behaviour() is FifoBehaviour.BYPASS:
             self._clear_fifo()
@@ -541,6 +609,13 @@ class Lsm6dsv16xEmulator:
         self._accel_ready = False
         self._gyro_ready = False
         self._timestamp_origin = None
+        self._asleep = False
+        self._still_ticks = 0
+        self._over_count = 0
+        self._last_accel_mg = None
+        self._sleep_change = False
+        self._wake_up = False
+        self._wake_axes = 0
 
     def _clear_fifo(self) -> None:
         self._fifo.clear()
@@ -551,9 +626,15 @@ class Lsm6dsv16xEmulator:
     # ------------------------------------------------------------------------ configuration
 
     def _accel_coeff(self) -> int | None:
-        return ODR_COEFF.get(self._main[CTRL1] & ODR_MASK)
+        active = ODR_COEFF.get(self._main[CTRL1] & ODR_MASK)
+        if active is None or not self._asleep:
+            return active
+        code = XL_INACT_ODR_CODES[self._main[INACTIVITY_DUR] >> XL_INACT_ODR_SHIFT & 0x3]
+        return max(active, ODR_COEFF[code])  # never faster than the configured rate
 
     def _gyro_coeff(self) -> int | None:
+        if self._asleep and self._main[FUNCTIONS_ENABLE] & INACT_EN_MASK >= 0b10:
+            return None  # gyroscope in sleep (10b) or powered down (11b) while inactive
         code = self._main[CTRL2] & ODR_MASK
         return None if code == ODR_1_875_HZ else ODR_COEFF.get(code)
 
@@ -640,7 +721,95 @@ class Lsm6dsv16xEmulator:
     # --------------------------------------------------------------------------- sampling
 
     def _produce(self, after_tick: int, last_tick: int) -> None:
-        """Samples due at the 7680 Hz clock ticks in (after_tick, last_tick]."""
+        """Samples due at the 7680 Hz clock ticks in (after_tick, last_tick], split where the
+        activity/inactivity function changes the sleep state (and with it the rates)."""
+        while after_tick < last_tick:
+            end_tick, changed = self._scan_activity(after_tick, last_tick)
+            self._produce_samples(after_tick, end_tick)
+            if changed:
+                self._asleep = not self._asleep
+                self._sleep_change = True
+                self._still_ticks = 0
+                self._over_count = 0
+            after_tick = end_tick
+
+    # ------------------------------------------------------------ activity / inactivity
+
+    def _activity_enabled(self) -> bool:
+        return bool(self._main[FUNCTIONS_ENABLE] & (INACT_EN_MASK | INTERRUPTS_ENABLE))
+
+    def _threshold_mg(self, register: int) -> float:
+        weight = THS_WEIGHT_MG[self._main[INACTIVITY_DUR] >> WU_INACT_THS_W_SHIFT & 0x7]
+        return (self._main[register] & THS_MASK) * weight
+
+    def _sleep_after_ticks(self, coeff: int) -> int:
+        code = self._main[WAKE_UP_DUR] & SLEEP_DUR_MASK
+        return (code * SLEEP_DUR_PERIODS if code else SLEEP_DUR_ZERO_PERIODS) * coeff
+
+    def _scan_activity(self, after_tick: int, last_tick: int) -> tuple[int, bool]:
+        """Runs the wake-up and inactivity logic over the accelerometer samples in (after_tick,
+        last_tick]; returns the tick of the sample that changes the sleep state (and True), or
+        last_tick (and False)."""
+        coeff = self._accel_coeff()
+        if coeff is None or not self._activity_enabled():
+            self._last_accel_mg = None
+            return last_tick, False
+        ticks = _grid(after_tick, last_tick, coeff)
+        if ticks.size == 0:
+            return last_tick, False
+        accel_mps2, _ = self._evaluate_signal(self._physical_time_s(ticks))
+        accel_mg: FloatArray = accel_mps2 / (G_MPS2 * 1e-3)
+        previous = accel_mg[0] if self._last_accel_mg is None else self._last_accel_mg
+        slopes = np.abs(np.diff(np.vstack((previous, accel_mg)), axis=0)) / 2.0
+        wake_mg = self._threshold_mg(WAKE_UP_THS)
+        still_mg = self._threshold_mg(INACTIVITY_THS)
+        over_axes: NDArray[np.bool_] = slopes > wake_mg
+        over = cast(list[bool], over_axes.any(axis=1).tolist())
+        still = cast(list[bool], (slopes <= still_mg).all(axis=1).tolist())
+        axes_over = cast(list[list[bool]], over_axes.tolist())
+        latched = bool(self._main[TAP_CFG0] & LIR)
+        wake_dur = (self._main[WAKE_UP_DUR] >> WAKE_DUR_SHIFT & 0x3) + 1
+        wake_inact = (self._main[INACTIVITY_DUR] & INACT_DUR_MASK) + 1
+        sleep_after = self._sleep_after_ticks(ODR_COEFF.get(self._main[CTRL1] & ODR_MASK, coeff))
+        inact_on = bool(self._main[FUNCTIONS_ENABLE] & INACT_EN_MASK)
+        for i in range(ticks.size):
+            if not latched:
+                self._wake_up = False
+                self._sleep_change = False
+            self._over_count = self._over_count + 1 if over[i] else 0
+            if self._over_count >= wake_dur:
+                self._wake_up = True
+                self._wake_axes = sum(X_WU >> axis for axis in range(AXES) if axes_over[i][axis])
+            if not inact_on:
+                continue
+            if self._asleep and self._over_count >= wake_inact:
+                self._last_accel_mg = accel_mg[i]
+                return int(ticks[i]), True
+            self._still_ticks = self._still_ticks + coeff if still[i] else 0
+            if not self._asleep and self._still_ticks >= sleep_after:
+                self._last_accel_mg = accel_mg[i]
+                return int(ticks[i]), True
+        self._last_accel_mg = accel_mg[-1]
+        return last_tick, False
+
+    def _read_event_source(self, register: int) -> int:
+        """WAKE_UP_SRC or ALL_INT_SRC; reading either clears the latched event bits."""
+        if register == WAKE_UP_SRC:
+            value = (SLEEP_CHANGE_IA if self._sleep_change else 0) | (
+                SLEEP_STATE if self._asleep else 0
+            )
+            value |= (WU_IA | self._wake_axes) if self._wake_up else 0
+        else:
+            value = (ALL_SLEEP_CHANGE_IA if self._sleep_change else 0) | (
+                ALL_WU_IA if self._wake_up else 0
+            )
+        if self._main[TAP_CFG0] & LIR:
+            self._sleep_change = False
+            self._wake_up = False
+            self._wake_axes = 0
+        return value
+
+    def _produce_samples(self, after_tick: int, last_tick: int) -> None:
         accel_ticks = _grid(after_tick, last_tick, self._accel_coeff())
         gyro_ticks = _grid(after_tick, last_tick, self._gyro_coeff())
         ticks: IntArray = np.union1d(accel_ticks, gyro_ticks)
@@ -804,7 +973,17 @@ class Lsm6dsv16xEmulator:
             (INT1_FIFO_OVR, self._overrun),
             (INT1_FIFO_FULL, self._full_at_next_slot()),
         )
-        return any(routing & bit and on for bit, on in sources)
+        return any(routing & bit and on for bit, on in sources) or self._int1_events()
+
+    def _int1_events(self) -> bool:
+        if not self._main[FUNCTIONS_ENABLE] & INTERRUPTS_ENABLE:
+            return False
+        routing = self._main[MD1_CFG]
+        status_on_pin = bool(self._main[INACTIVITY_DUR] & SLEEP_STATUS_ON_INT)
+        sleep_signal = self._asleep if status_on_pin else self._sleep_change
+        return bool(
+            (routing & INT1_SLEEP_CHANGE and sleep_signal) or (routing & INT1_WU and self._wake_up)
+        )
 
     def _update_int1(self) -> None:
         pin = self._int1_asserted() != bool(self._main[IF_CFG] & H_LACTIVE)

@@ -328,9 +328,11 @@ class VirtualPod:
         return Rotation.from_matrix(rotation).as_quat(scalar_first=True)
 
     def _interrupt(self) -> None:
+        """INT1 rose: what main.py's handler does (FIFO watermark or the IMU's sleep change)."""
         sampler = self.pod.sampler
         if sampler is not None:
             sampler.on_interrupt()
+        self.pod.imu_event = True
 
     def _now_ms(self) -> int:
         return int((self.now_s - self.boot_s) * 1000)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from gaitchain.live.angles import CHANNELS
 from gaitchain.live.app import StepClock
+from gaitchain.live.assessment import LiveBattery
+from gaitchain.live.chain import InlineExecutor, LiveChain
 from gaitchain.live.hub import ClientFeed, LiveHub
 from gaitchain.live.pipeline import LivePipeline
 from gaitchain.live.verdict import JsonFileVerdicts
@@ -28,6 +30,8 @@ class Run:
             self.hub,
             now_s=self.clock,
             verdicts=JsonFileVerdicts(self.verdict_file),
+            chain=LiveChain(executor=InlineExecutor()),
+            battery=LiveBattery(executor=InlineExecutor()),
             record_dir=tmp / "recordings",
         )
         self.feed = self.hub.subscribe()

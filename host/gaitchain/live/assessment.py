@@ -68,7 +68,9 @@ def readout_deg(key: str, side: str, rotation: FloatArray, start: FloatArray) ->
     newest = rotation[-1:]
     up = up_in_segment(newest)
     if key == "hip_ir":
-        return float((hip_ir_angle_deg(up, side) - hip_ir_angle_deg(up_in_segment(start), side))[0])
+        return float(
+            (hip_ir_angle_deg(up, side) - hip_ir_angle_deg(up_in_segment(start[None]), side))[0]
+        )
     if key == "lunge":
         return float(tibial_inclination_deg(up)[0])
     relative = cardan_yxz_deg(start.T @ newest)[0]

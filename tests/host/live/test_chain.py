@@ -152,9 +152,9 @@ class HeldExecutor(Executor):
 def test_the_analysis_waits_on_its_worker_not_on_the_pipeline(demo: DemoRun) -> None:
     executor = HeldExecutor()
     chain = LiveChain(executor=executor, every_s=1.0)
-    for name, parts in demo.chain._parts.items():  # pyright: ignore[reportPrivateUsage]
+    for name, parts in demo.chain._parts.items():
         for part in parts:
-            chain.add(name, *demo.chain._pods[name], part)  # pyright: ignore[reportPrivateUsage]
+            chain.add(name, *demo.chain._pods[name], part)
     for k in range(50):  # 5 s of pipeline steps while the worker is busy
         assert chain.step(100.0 + 0.1 * k) == []
     assert len(executor.jobs) == 1, "one window at a time; nothing waits on the pipeline thread"

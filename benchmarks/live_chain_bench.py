@@ -97,7 +97,7 @@ def run(driver: str, seconds: float, seed: int, tmp: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--drivers", nargs="*", default=list(DRIVERS))

@@ -2,8 +2,9 @@
 
 The pipeline keeps the last `window_s` of every aligned pod's fused samples (`LiveChain.add`:
 host times, SI readings, the streaming 6D orientation, the pod's live alignment). Every `every_s`
-it hands that window to `chain_job` on a worker (never on the pipeline's own thread, so sample
-delivery is not delayed): the window becomes a `Recording` whose pods carry the live orientation,
+it hands that window to `chain_job` on a worker process (one window at a time; not a thread of
+the pipeline's process, whose interpreter lock it would hold, so sample delivery is not delayed).
+There the window becomes a `Recording` whose pods carry the live orientation,
 `gait.kinematics.common_kinematics` puts the pods in one heading frame and finds the walking
 direction (`fusion.heading.CommonHeading`, over the window), and `gait.analysis.analyze_kinematics`
 finds events and strides and measures every stride exactly as `gaitchain analyze` does (names,
@@ -16,10 +17,11 @@ medians), once each side has `min_strides`; until then the panel says how many i
 """
 
 import math
+import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
@@ -51,6 +53,8 @@ TABLE_COLUMNS: Final = (
     "ankle_dorsiflexion_peak_stance_deg",
 )
 """The per-stride columns the dashboard shows (all of docs/analysis.md are computed)."""
+COMPACT_PARTS: Final = 64
+"""The newest this many sample parts of a pod are merged into one."""
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,7 @@ class LiveChain:
         self._verdict: Verdict | None = None
         self._pods: dict[str, tuple[str, str, FloatArray, float]] = {}
         self._parts: dict[str, deque[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]] = {}
+        self._fresh: dict[str, int] = {}
         self._taken_s: dict[str, float] = {}
         self._history: dict[str, list[Row]] = {side: [] for side in SIDES}
         self._counts: dict[str, int] = dict.fromkeys(SIDES, 0)
@@ -222,7 +227,9 @@ class LiveChain:
         self._pending: Future[ChainResult | None] | None = None
         self._own_executor = self.executor is None
         if self.executor is None:
-            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitchain-chain")
+            self.executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
 
     def __call__(self) -> Verdict | None:
         return self._verdict
@@ -240,6 +247,13 @@ class LiveChain:
         self._pods[name] = (segment, side, sensor_to_segment, alignment_quality)
         parts = self._parts.setdefault(name, deque())
         parts.append(samples)
+        fresh = self._fresh.get(name, 0) + 1
+        if fresh >= COMPACT_PARTS:  # a few large parts are cheap to hand to the worker
+            merged = [parts.pop() for _ in range(fresh)][::-1]
+            t, acc, gyr, quat = (np.concatenate([m[k] for m in merged]) for k in range(4))
+            parts.append((t, acc, gyr, quat))
+            fresh = 0
+        self._fresh[name] = fresh
         newest = float(samples[0][-1])
         while parts and float(parts[0][0][-1]) < newest - self.window_s:
             parts.popleft()
@@ -263,9 +277,7 @@ class LiveChain:
                 name: PodWindow(*self._pods[name], tuple(parts))
                 for name, parts in self._parts.items()
             }
-            assert self.executor is not None
-            self._pending = self.executor.submit(
-                chain_job,
+            self._pending = self._submit(
                 pods,
                 dict(self._taken_s),
                 {side: list(rows) for side, rows in self._history.items()},
@@ -277,6 +289,16 @@ class LiveChain:
             if self._pending.done():  # an inline executor: take it now
                 out += self.step(now_s)
         return out
+
+    def _submit(self, *args: Any, **kwargs: Any) -> "Future[ChainResult | None]":
+        assert self.executor is not None
+        try:
+            return self.executor.submit(chain_job, *args, **kwargs)
+        except RuntimeError as error:  # a worker process that died (BrokenProcessPool) or none
+            self.error = f"chain worker unavailable ({error}); analysing on a thread instead"
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitchain-chain")
+            self._own_executor = True
+            return self.executor.submit(chain_job, *args, **kwargs)
 
     def _take(self, result: ChainResult) -> list[Row]:
         self.error = None
@@ -293,4 +315,4 @@ class LiveChain:
 
     def close(self) -> None:
         if self._own_executor and self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor.shutdown(wait=True, cancel_futures=True)

@@ -163,3 +163,22 @@ def test_the_analysis_waits_on_its_worker_not_on_the_pipeline(demo: DemoRun) -> 
     assert len(rows) > 20 and chain() is not None
     assert all(math.isfinite(float(r["initial_contact_s"])) for r in rows)
     assert len(executor.jobs) == 2, "the next window goes out once the first is taken"
+
+
+def test_without_the_chain_analysis_the_stride_provider_fills_the_table(tmp_path: Path) -> None:
+    clock = StepClock(0.01)
+    link = VirtualPodLink(VirtualWalkConfig(driver="healthy", minutes=1.0, seed=3))
+    hub = LiveHub()
+    pipeline = LivePipeline(link, hub, now_s=clock, chain=False, record_dir=tmp_path)
+    feed = hub.subscribe()
+    pipeline.start()
+    while clock() < 25.0:
+        clock.advance()
+        pipeline.step()
+    rows = hub.take(feed)["strides"]
+    assert pipeline.chain is None and pipeline.verdicts is None
+    assert {r["side"] for r in rows} == {"left", "right"}
+    assert all("peak_eversion_deg" in r and "tibial_rotation_loading_deg" not in r for r in rows)
+    summary = hub.snapshot("summary")
+    assert summary is not None and summary["verdict"]["available"] is False
+    pipeline.close()

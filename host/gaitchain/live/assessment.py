@@ -8,12 +8,15 @@ live orientation, relative to the first sample of the step (prone hip rotation a
 absolute, from gravity). At stop the test is measured by `chain.measure.measure_test` on what was
 kept, with each pod's live alignment, on a worker (never on the pipeline's thread); its validity
 problems and its values against the test's normal range come back to the page, and valid results
-are kept in a `chain.battery.Battery` (`battery`).
+are kept in a `chain.battery.Battery` (`battery`), written to `save_to` (when given) after each
+one, in the format `gaitchain assess` and `gaitchain report --battery` read.
 """
 
+import json
 import math
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
@@ -100,6 +103,8 @@ class LiveBattery:
     state: str = "ready"
     """`ready`, `running`, `measuring`."""
     message: str = ""
+    save_to: Path | None = None
+    """Where the battery file goes after each valid result (None: kept in memory only)."""
 
     def __post_init__(self) -> None:
         self._capture: _Capture | None = None
@@ -199,8 +204,20 @@ class LiveBattery:
         self._shown[(result.key, result.side)] = result
         if result.valid:
             self.battery.results[(result.key, result.side)] = result
+            self._save()
         if capture is not None:
             self.message = f"measured {now_s - capture.started_s:.0f} s"
+
+    def _save(self) -> None:
+        if self.save_to is None:
+            return
+        try:
+            self.save_to.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.save_to.with_name(self.save_to.name + ".partial")
+            partial.write_text(json.dumps(self.battery.to_json(), indent=1))
+            partial.replace(self.save_to)
+        except OSError as error:  # the results stay on the page and in memory
+            self.message = f"cannot save the battery: {error}"
 
     def snapshot(self, now_s: float) -> dict[str, Any]:
         """What the battery panel shows (JSON-ready)."""
@@ -223,6 +240,7 @@ class LiveBattery:
             "selected": self.selected,
             "state": self.state,
             "message": self.message,
+            "saved_to": None if self.save_to is None else str(self.save_to),
             "current": {
                 "test": step.test.key,
                 "side": step.side,

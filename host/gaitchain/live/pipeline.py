@@ -84,8 +84,9 @@ class LivePipeline:
         self.metrics = metrics or combine(TimingMetrics(), TraceMetrics(self.history))
         self.chain = LiveChain() if chain is True else chain or None
         self.verdicts = verdicts if verdicts is not None else self.chain
-        self.battery = battery or LiveBattery()
         self.record_dir = Path(record_dir)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.battery = battery or LiveBattery(save_to=self.record_dir / f"battery-{stamp}.json")
         self.snapshot_every_s = snapshot_every_s
         self._step_s = math.nan
         # The stream layer reads the time of the step being run, so everything one step sends and

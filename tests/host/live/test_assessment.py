@@ -3,11 +3,12 @@ samples with chain.measure (a simulated client's test motions fed in as the pipe
 live readout during the test, and the flow through the pipeline's command path on virtual pods
 (a walking client cannot hold still, which the validity check says)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from gaitchain.chain.battery import TESTS
+from gaitchain.chain.battery import TESTS, Battery, BatteryResult
 from gaitchain.chain.measure import measure_test
 from gaitchain.fusion.orientation import VqfOrientation
 from gaitchain.live.app import StepClock
@@ -19,6 +20,10 @@ from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
 from gaitchain.sim.battery import SimulatedTest, battery_truth, simulate_battery
 from gaitchain.sim.params import Walker
 from gaitchain.sim.walk import apply_driver, parse_driver
+
+
+def main_value(result: BatteryResult) -> float:
+    return next(iter(result.values.values()))
 
 
 def _index(key: str, side: str) -> int:
@@ -68,10 +73,10 @@ def _stream(battery: LiveBattery, test: SimulatedTest, chunk: int = 6) -> list[f
 
 @pytest.mark.parametrize("key", ["hip_ir", "single_leg_stance", "lunge"])
 def test_a_streamed_test_is_measured_like_the_offline_battery(
-    key: str, tests_left: dict[str, SimulatedTest]
+    key: str, tests_left: dict[str, SimulatedTest], tmp_path: Path
 ) -> None:
     test = tests_left[key]
-    battery = LiveBattery(executor=InlineExecutor())
+    battery = LiveBattery(executor=InlineExecutor(), save_to=tmp_path / "battery.json")
     battery.command({"action": "select", "index": _index(key, "left")}, 0.0)
     battery.command({"action": "start"}, float(next(iter(test.pods.values())).t_s[0]))
     assert battery.state == "running"
@@ -87,8 +92,12 @@ def test_a_streamed_test_is_measured_like_the_offline_battery(
     for name, value in offline.values.items():
         assert result["values"][name] == pytest.approx(value, abs=1e-9), name
     assert battery.battery.value(key, "left", next(iter(offline.values))) is not None
+    saved = Battery.from_json(json.loads((tmp_path / "battery.json").read_text()))
+    assert saved.value(key, "left", next(iter(offline.values))) == pytest.approx(
+        main_value(offline)
+    )
     # the readout follows the measured quantity while the test runs
-    main = next(iter(offline.values.values()))
+    main = main_value(offline)
     assert np.nanmax(np.abs(readouts)) == pytest.approx(abs(main), abs=3.0), (key, main)
 
 
@@ -144,4 +153,5 @@ def test_battery_flow_through_the_pipeline_on_virtual_pods(tmp_path: Path) -> No
     assert any(("still" in p or "30 s" in p) for p in result["problems"]), result["problems"]
     assert panel["steps"][_index("single_leg_stance", "left")]["status"] == "invalid"
     assert pipeline.battery.battery.results == {}, "an invalid test is not kept"
+    assert not list(tmp_path.glob("battery-*.json")), "nothing valid to save"
     pipeline.close()

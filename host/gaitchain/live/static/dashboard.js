@@ -195,6 +195,7 @@ function applyBattery(b) {
     const items = Object.entries(c.result.values).map(([k, v]) => `${k} = ${fmt(v, 1)}`);
     result.append(el("div", c.result.valid ? "valid:" : "not valid, redo:"),
                   list(items.concat(c.result.problems)), el("div", `normal: ${c.normal}`));
+    if (c.result.valid && b.saved_to) result.append(el("div", `saved to ${b.saved_to}`, "small"));
   }
 }
 

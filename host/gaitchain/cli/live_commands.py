@@ -80,7 +80,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", help="token the page needs (made up when serving beyond loopback)"
     )
-    parser.add_argument("--verdict-file", help="JSON file a chain-driver classifier writes")
+    parser.add_argument(
+        "--verdict-file",
+        help="show the verdict a classifier writes to this JSON file instead of the live "
+        "walk-only classifier's",
+    )
     parser.add_argument("--record-dir", default="recordings", help="where recordings go")
 
 

@@ -1,16 +1,19 @@
 """The live chain analysis against the offline analysis of the same walk.
 
-For each driver: five virtual pods on the simulated walker through the virtual link, faster than
-real time (a StepClock), the live pipeline's chain analysis (windows run inline, so the figures do
-not depend on the machine's load), the session's journal converted and analysed offline
-(`gaitchain analyze`'s path). Prints when the live verdict first appeared, the live and the offline
-verdicts, the largest difference of the live and offline straight-stride medians over the
-classifier's walking features, and how long one window's analysis took.
+For each driver: five virtual pods on the simulated walker (`gaitchain demo`'s walk otherwise:
+`virtual_pods`' defaults) through the BLE link (`BlePodLink`, bleak's API on a Bumble backend) on
+simulated time (`SimulatedLive`, faster than real time), the live pipeline's chain analysis
+(windows run inline, so the figures do not depend on the machine's load), the session's journal
+converted and analysed offline (`gaitchain analyze`'s path). Prints when the live verdict first
+appeared, the live and the offline verdicts, the largest difference of the live and offline
+straight-stride medians over the classifier's walking features, and how long one window's
+analysis took.
 
 .venv/bin/python benchmarks/live_chain_bench.py --seconds 120 --seed 7
 """
 
 import argparse
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -19,16 +22,16 @@ import numpy as np
 from gaitchain.chain.features import WALK_METRICS
 from gaitchain.gait.analysis import analyze
 from gaitchain.gait.summary import medians
-from gaitchain.live.app import StepClock
 from gaitchain.live.assessment import LiveBattery
+from gaitchain.live.ble_link import DEMO_DRIVER, DEMO_SEED, virtual_pods
 from gaitchain.live.chain import InlineExecutor, LiveChain
 from gaitchain.live.hub import LiveHub
-from gaitchain.live.pipeline import LivePipeline
-from gaitchain.live.virtual_link import DEMO_MTU, VirtualPodLink, VirtualWalkConfig
+from gaitchain.live.simulated import SimulatedLive
+from gaitchain.sim.simtime import run_simulated
 from gaitchain.stream import journal_to_recording
 
 DRIVERS = (
-    "left-hip-ir-deficit",
+    DEMO_DRIVER,
     "right-glute-med",
     "left-ankle-df-limit",
     "right-foot-level",
@@ -38,36 +41,36 @@ DRIVERS = (
 
 
 def run(driver: str, seconds: float, seed: int, tmp: Path) -> None:
-    clock = StepClock(0.01)
-    link = VirtualPodLink(VirtualWalkConfig(driver=driver, seed=seed, minutes=60.0, mtu=DEMO_MTU))
     hub = LiveHub()
     chain = LiveChain(executor=InlineExecutor())
-    pipeline = LivePipeline(
-        link,
-        hub,
-        now_s=clock,
-        chain=chain,
-        battery=LiveBattery(executor=InlineExecutor()),
-        record_dir=tmp,
-    )
     feed = hub.subscribe()
-    pipeline.start()
-    pipeline.request("record", True)
     rows: list[dict[str, object]] = []
-    first: tuple[float, str] | None = None
+    first: list[tuple[float, str]] = []
+
+    def look(now_s: float) -> None:
+        rows.extend(hub.take(feed)["strides"])
+        verdict = chain()
+        if verdict is not None and not first:
+            first.append((now_s, f"{verdict.side} {verdict.driver}".strip()))
+
+    async def main() -> SimulatedLive:
+        live = SimulatedLive(
+            virtual_pods(driver=driver, seed=seed),
+            hub,
+            chain=chain,
+            battery=LiveBattery(executor=InlineExecutor()),
+            record_dir=tmp,
+        )
+        live.start()
+        live.pipeline.request("record", True)
+        await live.run_to(seconds, every_s=0.5, on_tick=look)
+        live.pipeline.request("record", False)
+        await live.run_to(seconds + 0.02)
+        await live.close()
+        return live
+
     began = time.perf_counter()
-    while clock() < seconds:
-        clock.advance()
-        pipeline.step()
-        if round(clock() / 0.01) % 50 == 0:
-            rows += hub.take(feed)["strides"]
-            verdict = chain()
-            if verdict is not None and first is None:
-                first = (clock(), f"{verdict.side} {verdict.driver}".strip())
-    pipeline.request("record", False)
-    clock.advance()
-    pipeline.step()
-    pipeline.close()
+    pipeline = run_simulated(main(), timeout_s=seconds + 60.0).pipeline
     live_s = time.perf_counter() - began
     assert pipeline.journal_path is not None
     offline = analyze(journal_to_recording(pipeline.journal_path))
@@ -85,7 +88,7 @@ def run(driver: str, seconds: float, seed: int, tmp: Path) -> None:
                 diff = abs(float(np.median(values)) - ref[metric])
                 worst = max(worst, (diff, f"{side} {metric}"))
     analysis = np.array(chain.analysis_s)
-    first_text = "never" if first is None else f"{first[0]:5.1f} s ({first[1]})"
+    first_text = "never" if not first else f"{first[0][0]:5.1f} s ({first[0][1]})"
     print(
         f"{driver:22} first verdict {first_text:38} live now {live} ({live_p:.2f}); "
         f"offline {top['side']} {top['driver']} ({top['probability']:.2f}); "
@@ -99,9 +102,10 @@ def run(driver: str, seconds: float, seed: int, tmp: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=DEMO_SEED)
     parser.add_argument("--drivers", nargs="*", default=list(DRIVERS))
     args = parser.parse_args()
+    logging.getLogger("bumble").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         for driver in args.drivers:
             run(driver, args.seconds, args.seed, Path(tmp) / driver)

@@ -1,24 +1,26 @@
 """The battery panel's steps: every test of chain.battery in order, measured from streamed
 samples with chain.measure (a simulated client's test motions fed in as the pipeline would), the
 live readout during the test, and the flow through the pipeline's command path on virtual pods
-(a walking client cannot hold still, which the validity check says)."""
+(the BLE link on simulated time; a walking client cannot hold still, which the validity check
+says)."""
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from gaitchain.chain.battery import TESTS, Battery, BatteryResult
 from gaitchain.chain.measure import measure_test
 from gaitchain.fusion.orientation import VqfOrientation
-from gaitchain.live.app import StepClock
 from gaitchain.live.assessment import STEPS, LiveBattery
+from gaitchain.live.ble_link import virtual_pods
 from gaitchain.live.chain import InlineExecutor, LiveChain
 from gaitchain.live.hub import LiveHub
-from gaitchain.live.pipeline import LivePipeline
-from gaitchain.live.virtual_link import VirtualPodLink, VirtualWalkConfig
+from gaitchain.live.simulated import SimulatedLive
 from gaitchain.sim.battery import SimulatedTest, battery_truth, simulate_battery
 from gaitchain.sim.params import Walker
+from gaitchain.sim.simtime import run_simulated
 from gaitchain.sim.walk import apply_driver, parse_driver
 
 
@@ -115,43 +117,43 @@ def test_commands_out_of_turn_are_refused_with_a_message() -> None:
 
 
 def test_battery_flow_through_the_pipeline_on_virtual_pods(tmp_path: Path) -> None:
-    clock = StepClock(0.01)
-    link = VirtualPodLink(VirtualWalkConfig(driver="healthy", minutes=1.0, seed=3))
     hub = LiveHub()
-    pipeline = LivePipeline(
-        link,
-        hub,
-        now_s=clock,
-        chain=LiveChain(executor=InlineExecutor()),
-        battery=LiveBattery(executor=InlineExecutor()),
-        record_dir=tmp_path,
-    )
-    pipeline.start()
+    panels: dict[str, dict[str, Any] | None] = {}
 
-    def run_to(t_s: float) -> None:
-        while clock() < t_s:
-            clock.advance()
-            pipeline.step()
+    async def main() -> SimulatedLive:
+        run = SimulatedLive(
+            virtual_pods(5, minutes=1.0, driver="healthy", seed=3),
+            hub,
+            chain=LiveChain(executor=InlineExecutor()),
+            battery=LiveBattery(executor=InlineExecutor()),
+            record_dir=tmp_path,
+        )
+        run.start()
+        await run.run_to(14.0)  # connected and standing (the demo walker stands 12 s first)
+        step = {"action": "select", "index": _index("single_leg_stance", "left")}
+        run.pipeline.request("battery", step)
+        run.pipeline.request("battery", {"action": "start"})
+        await run.run_to(20.0)
+        panels["running"] = hub.snapshot("battery")
+        run.pipeline.request("battery", {"action": "stop"})
+        await run.run_to(21.0)
+        panels["stopped"] = hub.snapshot("battery")
+        await run.close()
+        return run
 
-    run_to(2.0)
-    pipeline.request("battery", {"action": "select", "index": _index("single_leg_stance", "left")})
-    pipeline.request("battery", {"action": "start"})
-    run_to(8.0)
-    panel = hub.snapshot("battery")
+    pipeline = run_simulated(main(), timeout_s=60.0).pipeline
+    panel = panels["running"]
     assert panel is not None and panel["state"] == "running"
     current = panel["current"]
     assert current["test"] == "single_leg_stance" and current["pods"] == ["pelvis"]
     assert "hands on hips" in current["instructions"] and current["elapsed_s"] > 5.0
     assert current["readout"]["label"] == "pelvic drop"
     assert isinstance(current["readout"]["value"], float)
-    pipeline.request("battery", {"action": "stop"})
-    run_to(9.0)
-    panel = hub.snapshot("battery")
+    panel = panels["stopped"]
     assert panel is not None and panel["state"] == "ready"
     result = panel["current"]["result"]
-    assert result is not None and not result["valid"], "a walking client, 6 s of a 30-s stance"
+    assert result is not None and not result["valid"], "6 s of a 30-s stance, partly walking"
     assert any(("still" in p or "30 s" in p) for p in result["problems"]), result["problems"]
     assert panel["steps"][_index("single_leg_stance", "left")]["status"] == "invalid"
     assert pipeline.battery.battery.results == {}, "an invalid test is not kept"
     assert not list(tmp_path.glob("battery-*.json")), "nothing valid to save"
-    pipeline.close()

@@ -1,8 +1,10 @@
-"""The live chain analysis: the demo's walker (left hip internal-rotation deficit) through the
-virtual link on a step clock, its strides measured with the offline chain-metric definitions, the
-walk-only classifier's verdict within two minutes, and the same walk analysed offline from the
-session's journal for comparison. Also: the analysis never runs on the pipeline's thread."""
+"""The live chain analysis: the demo's walk (`virtual_pods()`'s defaults, `gaitchain demo`'s:
+left hip internal-rotation deficit, seed 7) through the BLE link to virtual pods on simulated
+time, its strides measured with the offline chain-metric definitions, the walk-only classifier's
+verdict within two minutes, and the same walk analysed offline from the session's journal for
+comparison. Also: the analysis never runs on the pipeline's thread."""
 
+import logging
 import math
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -12,68 +14,67 @@ import numpy as np
 import pytest
 from gaitchain.gait.analysis import Analysis, analyze
 from gaitchain.gait.summary import medians
-from gaitchain.live.app import StepClock
 from gaitchain.live.assessment import LiveBattery
+from gaitchain.live.ble_link import DEMO_DRIVER, virtual_pods
 from gaitchain.live.chain import TABLE_COLUMNS, InlineExecutor, LiveChain
 from gaitchain.live.hub import LiveHub
-from gaitchain.live.pipeline import LivePipeline
+from gaitchain.live.simulated import SimulatedLive
 from gaitchain.live.verdict import Verdict
-from gaitchain.live.virtual_link import DEMO_MTU, VirtualPodLink, VirtualWalkConfig
+from gaitchain.sim.simtime import run_simulated
 from gaitchain.stream import journal_to_recording
 
+logging.getLogger("bumble").setLevel(logging.ERROR)
 DEADLINE_S = 120.0
 
 
 class DemoRun:
-    """`gaitchain demo`'s defaults (driver, seed, MTU), faster than real time."""
+    """`gaitchain demo`'s walk and link, on simulated time."""
 
     def __init__(self, tmp: Path) -> None:
-        self.clock = StepClock(0.01)
-        config = VirtualWalkConfig(driver="left-hip-ir-deficit", seed=7, minutes=60.0, mtu=DEMO_MTU)
-        self.link = VirtualPodLink(config)
+        self.tmp = tmp
         self.hub = LiveHub()
-        self.chain = LiveChain(executor=InlineExecutor())
-        self.pipeline = LivePipeline(
-            self.link,
-            self.hub,
-            now_s=self.clock,
-            chain=self.chain,
-            battery=LiveBattery(executor=InlineExecutor()),
-            record_dir=tmp,
-        )
         self.feed = self.hub.subscribe()
+        self.chain = LiveChain(executor=InlineExecutor())
         self.rows: list[dict[str, Any]] = []
         self.messages: list[str] = []
         self.first_verdict: tuple[float, Verdict] | None = None
-        self.pipeline.start()
-        self.pipeline.request("record", True)
+        self.run: SimulatedLive
 
-    def run_to(self, t_s: float) -> None:
-        while self.clock() < t_s:
-            self.clock.advance()
-            self.pipeline.step()
-            if round(self.clock() / 0.01) % 50 == 0:
-                self.rows += self.hub.take(self.feed)["strides"]
-                verdict = self.chain()
-                if verdict is None:
-                    self.messages.append(self.chain.message)
-                elif self.first_verdict is None:
-                    self.first_verdict = (self.clock(), verdict)
+    async def main(self) -> None:
+        self.run = SimulatedLive(
+            virtual_pods(),
+            self.hub,
+            chain=self.chain,
+            battery=LiveBattery(executor=InlineExecutor()),
+            record_dir=self.tmp,
+        )
+        self.run.start()
+        self.run.pipeline.request("record", True)
+        await self.run.run_to(DEADLINE_S, every_s=0.5, on_tick=self.look)
+        self.run.pipeline.request("record", False)
+        await self.run.run_to(DEADLINE_S + 0.1)
+        await self.run.close()
+
+    def look(self, now_s: float) -> None:
+        self.rows += self.hub.take(self.feed)["strides"]
+        verdict = self.chain()
+        if verdict is None:
+            self.messages.append(self.chain.message)
+        elif self.first_verdict is None:
+            self.first_verdict = (now_s, verdict)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    run = DemoRun(tmp_path_factory.mktemp("chain"))
-    run.run_to(DEADLINE_S)
-    run.pipeline.request("record", False)
-    run.run_to(DEADLINE_S + 0.1)
-    return run
+    demo = DemoRun(tmp_path_factory.mktemp("chain"))
+    run_simulated(demo.main(), timeout_s=DEADLINE_S + 30.0)
+    return demo
 
 
 @pytest.fixture(scope="module")
 def offline(demo: DemoRun) -> Analysis:
-    assert demo.pipeline.journal_path is not None
-    return analyze(journal_to_recording(demo.pipeline.journal_path))
+    assert demo.run.pipeline.journal_path is not None
+    return analyze(journal_to_recording(demo.run.pipeline.journal_path))
 
 
 def test_verdict_names_the_demo_driver_and_side_within_two_minutes(demo: DemoRun) -> None:
@@ -81,6 +82,7 @@ def test_verdict_names_the_demo_driver_and_side_within_two_minutes(demo: DemoRun
     assert demo.first_verdict is not None, f"no verdict in {DEADLINE_S:g} s: {demo.chain.message}"
     t_s, verdict = demo.first_verdict
     print(f"first verdict at {t_s:.1f} s: {verdict.side} {verdict.driver} {verdict.confidence}")
+    assert DEMO_DRIVER == "left-hip-ir-deficit"
     assert (verdict.driver, verdict.side) == ("hip-ir-deficit", "left")
     now = demo.chain()
     assert now is not None and (now.driver, now.side) == ("hip-ir-deficit", "left")
@@ -166,19 +168,21 @@ def test_the_analysis_waits_on_its_worker_not_on_the_pipeline(demo: DemoRun) -> 
 
 
 def test_without_the_chain_analysis_the_stride_provider_fills_the_table(tmp_path: Path) -> None:
-    clock = StepClock(0.01)
-    link = VirtualPodLink(VirtualWalkConfig(driver="healthy", minutes=1.0, seed=3))
     hub = LiveHub()
-    pipeline = LivePipeline(link, hub, now_s=clock, chain=False, record_dir=tmp_path)
     feed = hub.subscribe()
-    pipeline.start()
-    while clock() < 25.0:
-        clock.advance()
-        pipeline.step()
+
+    async def main() -> SimulatedLive:
+        opener = virtual_pods(5, minutes=1.0, driver="healthy", seed=3)
+        run = SimulatedLive(opener, hub, chain=False, record_dir=tmp_path)
+        run.start()
+        await run.run_to(25.0)
+        await run.close()
+        return run
+
+    pipeline = run_simulated(main(), timeout_s=60.0).pipeline
     rows = hub.take(feed)["strides"]
     assert pipeline.chain is None and pipeline.verdicts is None
     assert {r["side"] for r in rows} == {"left", "right"}
     assert all("peak_eversion_deg" in r and "tibial_rotation_loading_deg" not in r for r in rows)
     summary = hub.snapshot("summary")
     assert summary is not None and summary["verdict"]["available"] is False
-    pipeline.close()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from gaitchain.live.app import LiveApp, PacedClock
-from gaitchain.live.ble_link import BlePodLink, virtual_pods
+from gaitchain.live.ble_link import DEMO_DRIVER, BlePodLink, virtual_pods
 from gaitchain.live.server import ServerConfig
 from live_browser import CHROMIUM_ARGS, chromium_missing, chromium_path
 from playwright.sync_api import sync_playwright
@@ -36,7 +36,7 @@ NEWEST_T = """name => {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     clock = PacedClock()
-    link = BlePodLink(virtual_pods(5, minutes=3.0), now_s=clock)
+    link = BlePodLink(virtual_pods(5, minutes=3.0, driver=DEMO_DRIVER), now_s=clock)
     app = LiveApp(
         link,
         ServerConfig(port=0),
@@ -118,6 +118,7 @@ def test_latency_from_acquisition_to_page(page: Any) -> None:
 
 
 def test_verdict_appears_with_its_evidence(page: Any, app: LiveApp) -> None:
+    assert DEMO_DRIVER == "left-hip-ir-deficit", "the demo's walker, as `gaitchain demo` runs it"
     page.wait_for_function(
         "document.getElementById('verdict').dataset.state === 'verdict'", timeout=150_000
     )

@@ -88,6 +88,18 @@ def up_in_segment(rotation: FloatArray) -> FloatArray:
     return rotation[:, 2, :]
 
 
+def hip_ir_angle_deg(up: FloatArray, side: str) -> FloatArray:
+    """The hanging shank's lateral lean from vertical (deg) given world up in segment
+    coordinates: the prone hip internal rotation angle."""
+    lateral = up[:, 1] * side_sign(side)
+    return np.degrees(np.arctan2(-lateral, -up[:, 2]))
+
+
+def tibial_inclination_deg(up: FloatArray) -> FloatArray:
+    """The shank's forward lean from vertical (deg) given world up in segment coordinates."""
+    return np.degrees(np.arctan2(-up[:, 0], up[:, 2]))
+
+
 def prone_hip_ir(
     shank: PodRecording, side: str, sensor_to_segment: FloatArray = IDENTITY
 ) -> BatteryResult:
@@ -98,8 +110,7 @@ def prone_hip_ir(
     if problems:
         return BatteryResult("hip_ir", side, {}, tuple(problems))
     up = up_in_segment(segment_rotation(shank, sensor_to_segment))
-    lateral = up[:, 1] * side_sign(side)
-    angle = np.degrees(np.arctan2(-lateral, -up[:, 2]))
+    angle = hip_ir_angle_deg(up, side)
     sagittal = np.degrees(np.arcsin(np.clip(up[:, 0], -1.0, 1.0)))
     start_tilt = float(np.degrees(np.arccos(np.clip(-np.mean(up[window, 2]), -1.0, 1.0))))
     if start_tilt > 15.0:
@@ -240,7 +251,7 @@ def lunge(
     if problems:
         return BatteryResult("lunge", side, {}, tuple(problems))
     up = up_in_segment(segment_rotation(shank, sensor_to_segment))
-    inclination = np.degrees(np.arctan2(-up[:, 0], up[:, 2]))
+    inclination = tibial_inclination_deg(up)
     runs = still_runs(shank, shank.t_s[0] + START_S + 0.5)
     if not runs:
         return BatteryResult(

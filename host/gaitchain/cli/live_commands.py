@@ -12,7 +12,16 @@ from pathlib import Path
 
 from ..link.paired import default_path
 from ..live.app import LiveApp, PacedClock, browser_available
-from ..live.ble_link import DEMO_MTU, BlePodLink, PodsOpener, chosen_pods, virtual_pods
+from ..live.ble_link import (
+    DEMO_DRIVER,
+    DEMO_MINUTES,
+    DEMO_MTU,
+    DEMO_SEED,
+    BlePodLink,
+    PodsOpener,
+    chosen_pods,
+    virtual_pods,
+)
 from ..live.server import ServerConfig, check_binding
 from ..live.verdict import JsonFileVerdicts
 from ..sim.walk import DRIVERS
@@ -80,7 +89,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token", help="token the page needs (made up when serving beyond loopback)"
     )
-    parser.add_argument("--verdict-file", help="JSON file a chain-driver classifier writes")
+    parser.add_argument(
+        "--verdict-file",
+        help="show the verdict a classifier writes to this JSON file instead of the live "
+        "walk-only classifier's",
+    )
     parser.add_argument("--record-dir", default="recordings", help="where recordings go")
 
 
@@ -93,9 +106,9 @@ def register(commands: Commands) -> None:
         "through the same BLE code as real pods (bleak) and serve the dashboard; prints its URL "
         "and opens a browser when one is available.",
     )
-    demo.add_argument("--driver", default="left-hip-ir-deficit", choices=DRIVER_CHOICES)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--minutes", type=float, default=60.0, help="length of the walk")
+    demo.add_argument("--driver", default=DEMO_DRIVER, choices=DRIVER_CHOICES)
+    demo.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo.add_argument("--minutes", type=float, default=DEMO_MINUTES, help="length of the walk")
     demo.add_argument(
         "--mtu",
         type=int,

@@ -202,7 +202,12 @@ def side_events(
 def analyze(recording: Recording) -> Analysis:
     if not recording.pods:
         raise ValueError("the recording has no pods")
-    kin = segment_kinematics(recording)
+    return analyze_kinematics(recording, segment_kinematics(recording))
+
+
+def analyze_kinematics(recording: Recording, kin: SegmentKinematics) -> Analysis:
+    """Events, strides and per-stride metrics of `recording` whose segments are `kin` (the live
+    dashboard passes a window of its streaming orientations)."""
     angles = chain_angles(kin.rotation, kin.heading_rad)
     for side in SIDES:
         foot = kin.rotation.get(f"{side}_foot")

@@ -81,6 +81,11 @@ def stride_mean_heading(yaw_rad: FloatArray, rate_hz: float, stride_s: float) ->
     return wrap_rad(smooth)
 
 
+FusedPod = tuple[PodRecording, FloatArray, FloatArray, float]
+"""A pod after fusion: its recording, 6D orientation (w,x,y,z sensor to its own earth frame),
+alignment rows and alignment quality."""
+
+
 def segment_kinematics(
     recording: Recording, *, grid_rate_hz: float = 100.0, stride_s: float = 1.1
 ) -> SegmentKinematics:
@@ -88,7 +93,7 @@ def segment_kinematics(
     if not recording.pods:
         raise ValueError("the recording has no pods")
     dropped: dict[str, str] = {}
-    fused: dict[str, tuple[PodRecording, FloatArray, FloatArray, float]] = {}
+    fused: dict[str, FusedPod] = {}
     for pod in recording.pods:
         try:
             quat, rows, quality = fuse_pod(pod)
@@ -96,6 +101,20 @@ def segment_kinematics(
             dropped[pod.name] = str(error)
             continue
         fused[pod.name] = (pod, quat, rows, quality)
+    return common_kinematics(fused, dropped, grid_rate_hz=grid_rate_hz, stride_s=stride_s)
+
+
+def common_kinematics(
+    fused: dict[str, FusedPod],
+    dropped: dict[str, str] | None = None,
+    *,
+    grid_rate_hz: float = 100.0,
+    stride_s: float = 1.1,
+) -> SegmentKinematics:
+    """Already fused pods (keyed by pod name) in the reference pod's heading frame, on a common
+    grid over the time all of them cover, with the walking direction. The live dashboard calls
+    this on a window of its streaming orientations."""
+    dropped = dict(dropped or {})
     start = max((p.t_s[0] for p, *_ in fused.values()), default=0.0)
     end = min((p.t_s[-1] for p, *_ in fused.values()), default=0.0)
     grid = np.arange(start, end, 1.0 / grid_rate_hz)

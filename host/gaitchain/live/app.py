@@ -69,6 +69,7 @@ class LiveApp:
             server_config,
             now_s=now_s,
             on_record=lambda on: self.pipeline.request("record", on),
+            on_battery=lambda value: self.pipeline.request("battery", value),
             error=self.error,
         )
 

@@ -43,6 +43,12 @@ from .link import LinkChange, LinkEvent, Packet, Sent
 
 log = logging.getLogger(__name__)
 
+DEMO_DRIVER: Final = "left-hip-ir-deficit"
+"""The demo walker's kinetic-chain driver (`gaitchain demo --driver`, the tests' demo walk)."""
+DEMO_SEED: Final = 7
+"""The demo walk's seed (`gaitchain demo --seed`)."""
+DEMO_MINUTES: Final = 60.0
+"""The demo walk's length (`gaitchain demo --minutes`)."""
 DEMO_MTU: Final = 61
 """The ATT MTU the demo's virtual adapter offers: 3 six-axis samples per notification
 ((61 - 3 - 22) // 12), 25 ms at 120 Hz, instead of 18 (150 ms) at the pods' 247."""
@@ -52,6 +58,8 @@ busy host connecting five pods one at a time (with pairing) can take several sec
 DEMO_SERVICE_S: Final = 0.01
 """How often a virtual pod's main loop runs in the demo (the real pod wakes on its FIFO
 interrupt, every batch)."""
+DEMO_SIGNAL_BLOCK_S: Final = 2.0
+"""How far ahead a demo pod's emulated chip computes the walker's signal (one block at a time)."""
 
 
 @dataclass
@@ -233,16 +241,17 @@ def chosen_pods(targets: list[PodTarget], backend: BleakBackend | None = None) -
 def virtual_pods(
     count: int = 5,
     *,
-    minutes: float = 60.0,
-    driver: str = "left-hip-ir-deficit",
-    seed: int = 7,
+    minutes: float = DEMO_MINUTES,
+    driver: str = DEMO_DRIVER,
+    seed: int = DEMO_SEED,
     mtu: int = DEMO_MTU,
     **options: Any,
 ) -> PodsOpener:
     """An opener that starts `count` virtual pods (the firmware on emulated chips, on a walker
     with `driver`) on a Bumble air and yields the scan's pods and the Bumble backend, as
-    `gaitchain record --virtual` does; `options` go to `VirtualPods.walking`. The `VirtualPods`
-    is kept in `LinkPods.extra["virtual"]`."""
+    `gaitchain record --virtual` does; `options` go to `VirtualPods.walking`. The defaults are
+    `gaitchain demo`'s (the `DEMO_*` constants), so `virtual_pods()` is the demo's walk. The
+    `VirtualPods` is kept in `LinkPods.extra["virtual"]`."""
 
     @contextlib.asynccontextmanager
     async def opener() -> AsyncGenerator[LinkPods]:
@@ -252,7 +261,7 @@ def virtual_pods(
             "stand_s": DEMO_STAND_S,
             "service_interval_s": DEMO_SERVICE_S,
             "chip_step_s": 0.0,
-            "signal_block_s": 2.0,
+            "signal_block_s": DEMO_SIGNAL_BLOCK_S,
         } | options
         pods = VirtualPods.walking(
             count, minutes=minutes, seed=seed, driver=driver, host_mtu=mtu, **settings

@@ -3,10 +3,11 @@
 A *stride metrics provider* is any callable that takes the strides completed since its last call
 and returns one row of named floats per stride (`StrideMetricsProvider`). The dashboard shows
 every column it gets, computes left/right asymmetry for every column, and the fatigue trend for
-`FATIGUE_COLUMNS` that are present. Until the chain metrics (`gaitchain.gait`, per-stride hip and
-tibial rotation, pronation, pelvic drop) exist, `TimingMetrics` (stride time, stance time, stance
-share, cadence per side) and `TraceMetrics` (ranges and peaks of the live traces over each stride)
-fill the table; `combine` merges providers.
+`FATIGUE_COLUMNS` that are present. By default the dashboard's strides and their chain metrics come
+from `live.chain` (the offline definitions on a rolling window); with the chain analysis switched
+off (`LivePipeline(chain=False)`), `TimingMetrics` (stride time, stance time, stance share,
+cadence per side) and `TraceMetrics` (ranges and peaks of the live traces over each stride) fill
+the table; `combine` merges providers.
 """
 
 import math
@@ -33,7 +34,13 @@ class Stride:
 
 StrideRow = dict[str, float]
 StrideMetricsProvider = Callable[[Sequence[Stride]], list[StrideRow]]
-FATIGUE_COLUMNS: Final = ("stride_time_s", "stance_pct", "peak_eversion_deg")
+FATIGUE_COLUMNS: Final = (
+    "stride_time_s",
+    "stance_pct",
+    "peak_eversion_deg",
+    "pronation_excursion_deg",
+    "pelvic_drop_deg",
+)
 
 
 def timing_row(stride: Stride) -> StrideRow:

@@ -27,7 +27,8 @@ TRACE_FIGURES: Final = (
 )  # fmt: skip
 FATIGUE_FIGURES: Final = (
     ("fatigue_stance", "Stance share (% of stride) by minute", "stance_pct"),
-    ("fatigue_eversion", "Peak eversion (deg) by minute", "peak_eversion_deg"),
+    ("fatigue_pronation", "Pronation excursion (deg) by minute", "pronation_excursion_deg"),
+    ("fatigue_drop", "Pelvic drop (deg) by minute", "pelvic_drop_deg"),
 )
 
 

@@ -1,6 +1,8 @@
-"""The live pipeline: link -> stream (journal when recording) -> fusion -> angles and strides ->
-metrics -> hub. One `step()` does one pass at the injected clock's time; `LiveRunner` calls it
-on a background thread at `interval_s` (a test calls `step()` itself, as fast as it likes).
+"""The live pipeline: link -> stream (journal when recording) -> fusion -> angles -> chain
+analysis on a rolling window (strides, chain metrics, verdict; `live.chain`) and the assessment
+battery (`live.assessment`) -> hub. One `step()` does one pass at the injected clock's time;
+`LiveRunner` calls it on a background thread at `interval_s` (a test calls `step()` itself, as
+fast as it likes).
 
 The pipeline owns the one stream assembler (gaps, resends, clock model per pod): the link only
 carries packets (it connects, asks each pod's info and starts it on every connect, see
@@ -24,6 +26,8 @@ import numpy as np
 
 from ..stream import ClockModel, JournalWriter, PodStream, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
+from .assessment import LiveBattery
+from .chain import TABLE_COLUMNS, LiveChain
 from .hub import LiveHub
 from .link import LinkChange, Packet, PodLink, Sent
 from .metrics import (
@@ -53,8 +57,10 @@ class _Pod:
 
 
 class LivePipeline:
-    """See the module docstring. `metrics` is the stride metrics provider (default: timing plus
-    trace metrics), `verdicts` the optional chain-driver verdict source."""
+    """See the module docstring. `chain` is the live chain analysis (True: a default
+    `LiveChain`); with `chain=False` strides come from `LiveStrides` and are measured by
+    `metrics` (default: timing plus trace metrics). `verdicts` is the chain-driver verdict source
+    (default: the chain analysis's classifier)."""
 
     def __init__(
         self,
@@ -64,6 +70,8 @@ class LivePipeline:
         now_s: Callable[[], float] = time.monotonic,
         metrics: StrideMetricsProvider | None = None,
         verdicts: VerdictSource | None = None,
+        chain: LiveChain | bool = True,
+        battery: LiveBattery | None = None,
         record_dir: Path | str = "recordings",
         snapshot_every_s: float = 0.5,
     ) -> None:
@@ -72,8 +80,11 @@ class LivePipeline:
         self.now_s = now_s
         self.history = TraceHistory()
         self.metrics = metrics or combine(TimingMetrics(), TraceMetrics(self.history))
-        self.verdicts = verdicts
+        self.chain = LiveChain() if chain is True else chain or None
+        self.verdicts = verdicts if verdicts is not None else self.chain
         self.record_dir = Path(record_dir)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.battery = battery or LiveBattery(save_to=self.record_dir / f"battery-{stamp}.json")
         self.snapshot_every_s = snapshot_every_s
         self._step_s = math.nan
         # The stream layer reads the time of the step being run, so everything one step sends and
@@ -93,7 +104,8 @@ class LivePipeline:
 
     # -- control (any thread) ------------------------------------------------------------------
     def request(self, command: str, value: Any = None) -> None:
-        """Queue a command for the pipeline thread: ("record", True/False)."""
+        """Queue a command for the pipeline thread: ("record", True/False), or ("battery",
+        {"action": ...}) for the assessment battery (`LiveBattery.command`)."""
         self._commands.put((command, value))
 
     # -- the pipeline thread ---------------------------------------------------------------------
@@ -107,6 +119,8 @@ class LivePipeline:
             command, value = self._commands.get()
             if command == "record":
                 self._record(bool(value), now)
+            elif command == "battery":
+                self.battery.command(value, now)
         for event in self.link.poll(now):
             if isinstance(event, Packet):
                 self.assembler.receive(event.data, event.host_receive_s, link_pod_id=event.pod_id)
@@ -120,6 +134,9 @@ class LivePipeline:
         self._step_s = now
         for chunk in self.assembler.take_samples():
             self._chunk(chunk, now)
+        if self.chain is not None:
+            self._chain_rows(self.chain.step(now))
+        self.battery.poll(now)
         if now >= self._next_snapshot_s:
             self._next_snapshot_s = now + self.snapshot_every_s
             self._snapshots(now)
@@ -127,6 +144,9 @@ class LivePipeline:
     def close(self) -> None:
         if self.journal is not None:
             self._record(False, self.now_s())
+        if self.chain is not None:
+            self.chain.close()
+        self.battery.close()
         self.link.close()
 
     # -- internals ------------------------------------------------------------------------------
@@ -158,14 +178,28 @@ class LivePipeline:
             if pod.segment not in FUSED_SEGMENTS:
                 return
             pod.fusion = PodFusion(pod.segment)
-            if pod.segment == "foot":
+            if pod.segment == "foot" and self.chain is None:
                 pod.strides = LiveStrides(pod.side)
         fused = pod.fusion.add(chunk)
-        if fused is None or fused.segment_to_earth is None:
+        if fused is None:
+            return
+        name = pod.segment if pod.side == "center" else f"{pod.side}_{pod.segment}"
+        rows = pod.fusion.sensor_to_segment
+        self.battery.add(name, fused.t_s, fused.acc_mps2, fused.gyr_radps, fused.quat_wxyz, rows)
+        if fused.segment_to_earth is None:
             return
         for trace in self.angles.update(pod.segment, pod.side, fused.t_s, fused.segment_to_earth):
             self.history.add(trace)
             self.hub.publish_trace(trace.channel, trace.t_s, trace.value_deg)
+        if self.chain is not None and rows is not None:
+            self.chain.add(
+                name,
+                pod.segment,
+                pod.side,
+                rows,
+                pod.fusion.alignment_quality,
+                (fused.t_s, fused.acc_mps2, fused.gyr_radps, fused.quat_wxyz),
+            )
         if pod.strides is not None and pod.fusion.rate_hz is not None:
             strides = pod.strides.add(
                 fused.t_s, fused.acc_mps2, fused.gyr_radps, pod.fusion.rate_hz
@@ -182,6 +216,29 @@ class LivePipeline:
                     )
                 self.strides_total += len(strides)
                 self.hub.publish_strides(published)
+
+    def _chain_rows(self, rows: list[dict[str, float | str | bool]]) -> None:
+        """Publish the chain analysis's new strides; straight ones feed asymmetry and fatigue."""
+        if not rows:
+            return
+        published: list[dict[str, Any]] = []
+        for row in rows:
+            side, start = str(row["side"]), float(row["initial_contact_s"])
+            values = {k: float(v) for k, v in row.items() if k in TABLE_COLUMNS}
+            if row["straight"] is True:
+                self.asymmetry.add(side, values)
+                self.fatigue.add(side, start - self.started_s, values)
+            published.append(
+                {
+                    "side": side,
+                    "index": int(row["index"]),
+                    "t_s": start + float(row["stride_time_s"]),
+                    "straight": bool(row["straight"]),
+                }
+                | {k: _finite(v) for k, v in values.items()}
+            )
+        self.strides_total += len(rows)
+        self.hub.publish_strides(published)
 
     def _record(self, on: bool, now: float) -> None:
         if on and self.journal is None:
@@ -254,6 +311,7 @@ class LivePipeline:
                 "verdict": verdict_panel(self.verdicts),
             },
         )
+        self.hub.publish_snapshot("battery", self.battery.snapshot(now))
 
 
 LIVE_CLOCK_READY_US = 5000.0

@@ -26,13 +26,15 @@ FUSED_SEGMENTS: Final = ("pelvis", "thigh", "shank", "foot")
 
 @dataclass(frozen=True)
 class FusedSamples:
-    """Samples of one pod after fusion: host times, SI readings, and (once aligned) the segment
-    orientation, segment frame -> the pod's earth frame (None before the alignment)."""
+    """Samples of one pod after fusion: host times, SI readings, the 6D orientation (w,x,y,z
+    sensor -> the pod's earth frame) and (once aligned) the segment orientation, segment frame ->
+    the pod's earth frame (None before the alignment)."""
 
     t_s: FloatArray
     acc_mps2: FloatArray
     gyr_radps: FloatArray
     segment_to_earth: Rotation | None
+    quat_wxyz: FloatArray
 
 
 class PodFusion:
@@ -87,7 +89,7 @@ class PodFusion:
         if self._segment_to_sensor is not None:
             sensor_to_earth = Rotation.from_quat(quat, scalar_first=True)
             segment_to_earth = sensor_to_earth * self._segment_to_sensor
-        return FusedSamples(chunk.t_host_s, acc, gyr, segment_to_earth)
+        return FusedSamples(chunk.t_host_s, acc, gyr, segment_to_earth, quat)
 
     def _collect(self, acc: FloatArray, gyr: FloatArray) -> None:
         rate = self.rate_hz or 1.0

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import tornado.httpserver
@@ -127,6 +127,9 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
         record = fields.get("record")
         if isinstance(record, bool):
             self.server.on_record(record)
+        battery = fields.get("battery")
+        if isinstance(battery, dict) and self.server.on_battery is not None:
+            self.server.on_battery(cast(dict[str, Any], battery))
 
     def on_close(self) -> None:
         if self.client is not None:
@@ -136,7 +139,8 @@ class DashboardSocket(tornado.websocket.WebSocketHandler):
 
 class LiveServer:
     """Serves the dashboard for `hub`. `now_s` is the pipeline's clock (sample times are on it),
-    `on_record` starts/stops recording, `error` reports a failed pipeline."""
+    `on_record` starts/stops recording, `on_battery` passes the battery panel's commands on,
+    `error` reports a failed pipeline."""
 
     def __init__(
         self,
@@ -146,12 +150,14 @@ class LiveServer:
         now_s: Callable[[], float],
         on_record: Callable[[bool], None],
         error: Callable[[], str | None] = lambda: None,
+        on_battery: Callable[[object], None] | None = None,
     ) -> None:
         self.hub = hub
         self.config = config
         self.token = config.token
         self.now_s = now_s
         self.on_record = on_record
+        self.on_battery = on_battery
         self.error = error
         self.clients: set[_Client] = set()
         self.page = render_page(title=config.title, items=figure_items())

@@ -1,11 +1,12 @@
 """Where the dashboard's chain-driver verdict comes from.
 
-The chain-driver classifier does not exist yet. The dashboard shows a verdict when a *verdict
-source* is given: any callable returning the current `Verdict` or None (nothing to say yet).
+A *verdict source* is any callable returning the current `Verdict` or None (nothing to say yet);
+its optional `message` attribute says why there is none, its optional `error` what went wrong.
+The default is `live.chain.LiveChain`: the walk-only classifier on the session's strides.
 `JsonFileVerdicts` reads one from a JSON file whenever the file changes, so a classifier running
 elsewhere can feed the dashboard by writing
 ``{"driver": "hip-ir-deficit", "side": "left", "confidence": 0.8, "evidence": ["..."]}``.
-Without a source the panel says the classifier is not available yet.
+Without a source the panel says the classifier is not available.
 """
 
 import json
@@ -22,6 +23,10 @@ class Verdict:
     side: str
     confidence: float
     evidence: tuple[str, ...]
+    label: str = ""
+    """The driver in words (`chain.classifier.INFO`), when the source knows it."""
+    downstream: str = ""
+    """How the driver loads the plantar fascia further down the chain."""
 
 
 VerdictSource = Callable[[], Verdict | None]
@@ -73,11 +78,12 @@ class JsonFileVerdicts:
 def verdict_panel(source: VerdictSource | None) -> dict[str, Any]:
     """What the verdict panel shows (JSON-ready)."""
     if source is None:
-        return {"available": False, "message": "classifier not available yet"}
+        return {"available": False, "message": "classifier not available"}
     verdict = source()
     error = getattr(source, "error", None)
+    message = getattr(source, "message", None)
     if verdict is None:
-        return {"available": True, "verdict": None, "error": error}
+        return {"available": True, "verdict": None, "error": error, "message": message}
     return {
         "available": True,
         "verdict": {
@@ -85,6 +91,9 @@ def verdict_panel(source: VerdictSource | None) -> dict[str, Any]:
             "side": verdict.side,
             "confidence": verdict.confidence,
             "evidence": list(verdict.evidence),
+            "label": verdict.label,
+            "downstream": verdict.downstream,
         },
         "error": error,
+        "message": message,
     }

@@ -1,8 +1,9 @@
 """The dashboard in headless Chromium against five virtual pods in real time, reached as
 `gaitchain demo` reaches them: the BLE link (`BlePodLink`, bleak's API) on a Bumble backend. The
-page loads, the traces move, the stride table fills, the verdict panel is there, recording starts
-and stops, and a sample reaches the page within 100 ms (p95) of being acquired. Keeps a
-screenshot in test-artifacts/."""
+page loads, the traces move, the stride table fills with chain metrics, the classifier's verdict
+appears (left hip internal-rotation deficit, the walker's driver) with its evidence, a battery step
+runs from the page's buttons, recording starts and stops, and a sample reaches the page within
+100 ms (p95) of being acquired. Keeps a screenshot in test-artifacts/."""
 
 import os
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from gaitchain.live.app import LiveApp, PacedClock
-from gaitchain.live.ble_link import BlePodLink, virtual_pods
+from gaitchain.live.ble_link import DEMO_DRIVER, BlePodLink, virtual_pods
 from gaitchain.live.server import ServerConfig
 from live_browser import CHROMIUM_ARGS, chromium_missing, chromium_path
 from playwright.sync_api import sync_playwright
@@ -35,7 +36,7 @@ NEWEST_T = """name => {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     clock = PacedClock()
-    link = BlePodLink(virtual_pods(5, minutes=3.0), now_s=clock)
+    link = BlePodLink(virtual_pods(5, minutes=3.0, driver=DEMO_DRIVER), now_s=clock)
     app = LiveApp(
         link,
         ServerConfig(port=0),
@@ -70,9 +71,9 @@ def test_page_loads_with_figures_and_verdict_panel(page: Any) -> None:
     verdict = page.locator("#verdict")
     verdict.wait_for(state="visible")
     page.wait_for_function(
-        "document.getElementById('verdict').dataset.state === 'unavailable'", timeout=10_000
+        "document.getElementById('verdict').dataset.state === 'empty'", timeout=10_000
     )
-    assert "classifier not available yet" in verdict.inner_text()
+    assert "not enough data" in verdict.inner_text() or "waiting" in verdict.inner_text()
     assert page.locator("#pods tbody tr").count() == 5
 
 
@@ -87,6 +88,8 @@ def test_traces_move_and_strides_fill(page: Any, app: LiveApp) -> None:
         assert page.evaluate(NEWEST_T, channel) is not None, f"{channel}: pods {notes}"
     rows = page.locator("#strides tbody tr")
     assert 4 <= rows.count() <= 25, "the table keeps the newest 25 strides"
+    head = page.locator("#strides thead").inner_text()
+    assert "tibial_rotation_loading_deg" in head and "pronation_excursion_deg" in head
     assert {"left", "right"} <= {rows.nth(i).inner_text().split()[0] for i in range(rows.count())}
     assert page.evaluate("window.gcStats.errors") == []
     assert app.runner.error is None
@@ -112,6 +115,42 @@ def test_latency_from_acquisition_to_page(page: Any) -> None:
             f"on {cores} cores: not a real-time measurement (run on an idle machine or CI)"
         )
     assert p95_ms <= 100.0
+
+
+def test_verdict_appears_with_its_evidence(page: Any, app: LiveApp) -> None:
+    assert DEMO_DRIVER == "left-hip-ir-deficit", "the demo's walker, as `gaitchain demo` runs it"
+    page.wait_for_function(
+        "document.getElementById('verdict').dataset.state === 'verdict'", timeout=150_000
+    )
+    text = page.locator("#verdict").inner_text()
+    assert "left hip internal-rotation deficit (hip-ir-deficit)" in text, text
+    assert "log-odds vs healthy" in text and "straight strides" in text
+    assert app.runner.error is None
+
+
+def test_a_battery_step_runs_from_the_page(page: Any) -> None:
+    page.wait_for_function("document.getElementById('battery-step').options.length >= 9")
+    page.select_option("#battery-step", label="Prone hip internal rotation (left)")
+    page.wait_for_function(
+        "document.getElementById('battery-instructions').textContent.includes('prone')",
+        timeout=10_000,
+    )
+    page.click("#battery-start")
+    page.wait_for_function(
+        "document.getElementById('battery-readout').textContent"
+        ".match(/hip internal rotation: -?[0-9]/)",
+        timeout=10_000,
+    )
+    page.wait_for_timeout(4500)
+    page.click("#battery-stop")
+    page.wait_for_function(
+        "document.getElementById('battery-result').dataset.state !== 'none'", timeout=20_000
+    )
+    result = page.locator("#battery-result")
+    assert result.get_attribute("data-state") == "invalid", "a walking client is not prone"
+    assert "not valid, redo" in result.inner_text() and "still" in result.inner_text()
+    assert "✗" in page.locator("#battery-step").inner_text()
+    assert page.evaluate("window.gcStats.errors") == []
 
 
 def test_record_start_and_stop(page: Any, app: LiveApp) -> None:

@@ -39,7 +39,7 @@ def test_fatigue_trend_merges_bins_to_stay_bounded() -> None:
 
 
 def test_verdict_sources(tmp_path: Path) -> None:
-    assert verdict_panel(None) == {"available": False, "message": "classifier not available yet"}
+    assert verdict_panel(None) == {"available": False, "message": "classifier not available"}
     path = tmp_path / "verdict.json"
     source = JsonFileVerdicts(path)
     assert verdict_panel(source)["verdict"] is None, "no file yet: nothing to say"

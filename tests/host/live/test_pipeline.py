@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from gaitchain.link.virtual import VirtualPods
 from gaitchain.live.angles import CHANNELS
+from gaitchain.live.assessment import LiveBattery
 from gaitchain.live.ble_link import BlePodLink, virtual_pods
+from gaitchain.live.chain import InlineExecutor, LiveChain
 from gaitchain.live.hub import ClientFeed, LiveHub
 from gaitchain.live.link import LinkChange, Packet, Sent
 from gaitchain.live.pipeline import LivePipeline
@@ -60,6 +62,8 @@ class Run:
             self.hub,
             now_s=loop.time,
             verdicts=JsonFileVerdicts(self.verdict_file),
+            chain=LiveChain(executor=InlineExecutor()),
+            battery=LiveBattery(executor=InlineExecutor()),
             record_dir=self.tmp / "recordings",
         )
         self.pipeline.start()

@@ -42,6 +42,19 @@ function cell(tr, text, cls) {
   tr.appendChild(td);
 }
 
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function list(items) {
+  const ul = document.createElement("ul");
+  for (const item of items) ul.appendChild(el("li", item));
+  return ul;
+}
+
 function applyTraces(traces, wallMinusHost) {
   const now = Date.now() / 1000;
   for (const [channel, [t, v]] of Object.entries(traces)) {
@@ -131,22 +144,59 @@ function applySummary(summary) {
     panel.textContent = "Chain-driver " + verdict.message + ".";
   } else if (verdict.verdict === null) {
     panel.className = "na";
-    panel.textContent = verdict.error || "No verdict yet.";
+    panel.textContent = verdict.error || verdict.message || "No verdict yet.";
   } else {
     panel.className = "";
     const v = verdict.verdict;
-    const head = document.createElement("div");
-    head.className = "verdict-driver";
-    head.textContent = `${v.side} ${v.driver} (confidence ${fmt(v.confidence, 2)})`;
-    const list = document.createElement("ul");
-    for (const e of v.evidence) {
-      const li = document.createElement("li");
-      li.textContent = e;
-      list.appendChild(li);
-    }
-    panel.append(head, list);
+    const name = v.label ? `${v.label} (${v.driver})` : v.driver;
+    panel.append(el("div", `${v.side ? v.side + " " : ""}${name}, probability ${fmt(v.confidence, 2)}`,
+                    "verdict-driver"));
+    if (v.downstream) panel.append(el("div", v.downstream, "verdict-downstream"));
+    panel.append(list(v.evidence));
+    if (verdict.error) panel.append(el("div", verdict.error, "na"));
   }
   panel.dataset.state = verdict.available ? (verdict.verdict ? "verdict" : "empty") : "unavailable";
+}
+
+let batteryState = "ready";
+
+function applyBattery(b) {
+  batteryState = b.state;
+  const select = document.getElementById("battery-step");
+  if (select.options.length !== b.steps.length) {
+    select.replaceChildren();
+    for (const s of b.steps) select.appendChild(new Option(s.title, String(s.index)));
+  }
+  b.steps.forEach((s, i) => {
+    const mark = s.status === "valid" ? " ✓" : s.status === "invalid" ? " ✗" : "";
+    select.options[i].textContent = s.title + mark;
+  });
+  if (document.activeElement !== select) select.value = String(b.selected);
+  select.disabled = b.state !== "ready";
+  const c = b.current;
+  const text = document.getElementById("battery-instructions");
+  text.replaceChildren();
+  const lines = [["", c.instructions], ["pods: ", c.pods.join(", ")],
+                 ["checked: ", c.validity], ["measures: ", c.measures], ["normal: ", c.normal]];
+  for (const [label, value] of lines) text.appendChild(el("div", label + value, label ? "small" : ""));
+  document.getElementById("battery-start").disabled = b.state !== "ready";
+  document.getElementById("battery-stop").disabled = b.state !== "running";
+  let state = b.state === "running" ? `running ${fmt(c.elapsed_s, 0)} s` : b.state;
+  if (b.message) state += ` (${b.message})`;
+  document.getElementById("battery-state").textContent = state;
+  const readout = document.getElementById("battery-readout");
+  readout.textContent = b.state === "running"
+    ? `${c.readout.label}: ${fmt(c.readout.value, 1)} ${c.readout.unit}` : "";
+  const result = document.getElementById("battery-result");
+  result.replaceChildren();
+  result.className = c.result === null ? "" : (c.result.valid ? "valid" : "invalid");
+  result.dataset.state = c.result === null ? "none" : (c.result.valid ? "valid" : "invalid");
+  if (c.result !== null) {
+    const items = Object.entries(c.result.values).map(([k, v]) => `${k} = ${fmt(v, 1)}`);
+    result.append(el("div", c.result.valid ? "valid:" : "not valid, redo:"),
+                  list(items.concat(c.result.problems)), el("div", `normal: ${c.normal}`));
+    if (c.result.valid && b.saved_to) result.append(el("div", `saved to ${b.saved_to}`, "small"));
+  }
 }
 
 function connect() {
@@ -166,6 +216,7 @@ function connect() {
       if (batch.snapshots.pods) applyPods(batch.snapshots.pods);
       applyStrides(batch.strides);
       if (batch.snapshots.summary) applySummary(batch.snapshots.summary);
+      if (batch.snapshots.battery) applyBattery(batch.snapshots.battery);
     } catch (error) {
       stats.errors.push(String(error));
     }
@@ -179,6 +230,11 @@ function connect() {
   };
   worker.postMessage({ connect: `${scheme}://${location.host}/ws${location.search}` });
   document.getElementById("record").onclick = () => worker.postMessage({ record: !recording });
+  const battery = (message) => worker.postMessage({ battery: message });
+  document.getElementById("battery-step").onchange = (event) =>
+    battery({ action: "select", index: Number(event.target.value) });
+  document.getElementById("battery-start").onclick = () => battery({ action: "start" });
+  document.getElementById("battery-stop").onclick = () => battery({ action: "stop" });
   pull();
 }
 

@@ -32,7 +32,7 @@ function merge(frame, received) {
   }
   if (pending.latencies.length > 4 * MAX_POINTS) pending.latencies.splice(0, pending.latencies.length - 4 * MAX_POINTS);
   pending.strides = pending.strides.concat(frame.strides || []).slice(-MAX_STRIDES);
-  for (const name of ["pods", "summary"]) if (frame[name]) pending.snapshots[name] = frame[name];
+  for (const name of ["pods", "summary", "battery"]) if (frame[name]) pending.snapshots[name] = frame[name];
   pending.frames += 1;
   pending.wall_minus_host_s = frame.wall_minus_host_s;
   pending.sent_wall_s = frame.sent_wall_s;

@@ -7,6 +7,7 @@ platform's BLE, to the pods the user chose (`--pods`) or paired (`gaitchain pair
 
 import argparse
 import asyncio
+import signal
 import webbrowser
 from pathlib import Path
 
@@ -52,15 +53,21 @@ def _serve(args: argparse.Namespace, opener: PodsOpener, *, open_browser: bool) 
             webbrowser.open(app.server.url)
 
     app.runner.start()  # connects (raises when the pods cannot be had)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a kill ends it like Ctrl-C
     try:
         asyncio.run(app.server.serve(ready))
     except KeyboardInterrupt:
         pass
     finally:
-        app.runner.stop()
+        signal.signal(signal.SIGTERM, previous)
+        app.runner.stop()  # closes an open recording: its journal is complete
     if app.runner.error is not None:
         raise OSError(f"the live pipeline failed: {app.error()}")
     return 0
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -60,8 +60,11 @@ def test_demo_prints_its_url_and_serves(tmp_path: Path) -> None:
             assert json.loads(response.read()) == {"clients": 0, "error": None}
         with urllib.request.urlopen(url, timeout=20) as response:
             assert "gaitchain demo" in response.read().decode()
-    finally:
         process.terminate()
-        process.wait(timeout=20)
+        assert process.wait(timeout=30) == 0, "SIGTERM stops the demo cleanly, as Ctrl-C does"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()

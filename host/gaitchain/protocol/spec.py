@@ -94,7 +94,7 @@ class StatusFlags(IntFlag):
     """Logging with the IMU inactive (no motion: accelerometer at 15 Hz, the pod asleep)."""
 
 
-STATUS_FLAGS_KNOWN: Final = 0x7F
+STATUS_FLAGS_KNOWN: Final = 0xFF
 
 
 class Segment(IntEnum):

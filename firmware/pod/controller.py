@@ -123,7 +123,8 @@ class Pod:
         self._identify_until_ms = 0
         self._timestamp = bytearray(4)
         self._batch = 18
-        self._layout = 0
+        # the record layout; SET_MAX_BATCH's longest batch in ms (0: as long as the MTU allows)
+        self._layout = self.max_batch_ms = 0
         self.links = [link] if serial is None else [link, serial]
         self.out = link  # where replies go: the link the request came on
         self.stream_link = link  # where batches go: the link that sent START
@@ -152,14 +153,14 @@ class Pod:
 
     # -- streaming -----------------------------------------------------------------------
     def start(self) -> None:
-        """Configure the IMU at the configured rate and stream, batches sized to the MTU."""
+        """Configure the IMU at the configured rate and stream, batches sized to the MTU and
+        no longer than `max_batch_ms`."""
         rate_hz = self.config["rate_hz"]
         orientation = bool(self.config.get("stream_orientation", False))
         self._layout = p.FLAG_QUAT if orientation else 0
         record = p.record_bytes(self._layout)
         self.stream_link = self.out
-        mtu_batch = (min(self.stream_link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record
-        self._batch = max(1, min(18, mtu_batch))
+        self._batch = self._batch_length(record, rate_hz)
         words_per_sample = 3 if orientation else 2
         self.imu.configure(
             rate_hz,
@@ -188,6 +189,14 @@ class Pod:
         self.sampler.seq = seq
         self.streaming = True
         self.stream_link.send(self._stream_config(0))
+
+    def _batch_length(self, record: int, rate_hz: int) -> int:
+        """Samples per batch: what one notification at the stream link's MTU holds (at most 18),
+        capped to `max_batch_ms` at `rate_hz`; at least 1."""
+        batch = min(18, (min(self.stream_link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record)
+        if self.max_batch_ms:
+            batch = min(batch, self.max_batch_ms * rate_hz // 1000)
+        return max(1, batch)
 
     def _size_backlog(self, rate_hz: int) -> None:
         """Hold the last BACKLOG_SECONDS of batches where RAM allows (240 and 480 Hz need a
@@ -355,6 +364,12 @@ class Pod:
             if self.steplog is None:
                 return R_UNSUPPORTED
             self.start_logging()
+        elif code == p.CMD_SET_MAX_BATCH:
+            changed = a != self.max_batch_ms
+            self.max_batch_ms = a
+            if changed and self.streaming:  # new batch length, watermark and backlog now
+                self.stop()
+                self.start()
         elif code >= p.CMD_LOG_INFO and code <= p.CMD_SET_LOG_POLICY:
             return self._log_command(code, a, b, seq)
         else:

@@ -1,4 +1,4 @@
-"""Wire protocol 1.2, pod side (docs/protocol.md).
+"""Wire protocol 1.3, pod side (docs/protocol.md).
 
 Encodes pod-to-host messages into buffers allocated once, and decodes host-to-pod messages.
 The SAMPLES path allocates nothing per sample or per batch: device time and sequence numbers are
@@ -14,9 +14,9 @@ from binascii import crc32
 
 from micropython import const
 
-VERSION = const(0x12)
+VERSION = const(0x13)
 VERSION_MAJOR = const(1)
-VERSION_MINOR = const(2)
+VERSION_MINOR = const(3)
 MAX_MESSAGE_BYTES = const(512)
 HEADER_BYTES = const(8)
 SAMPLES_PREFIX_BYTES = const(22)
@@ -57,11 +57,30 @@ CMD_LOG_READ = const(12)
 CMD_LOG_CONFIRM = const(13)
 CMD_SET_TIME = const(14)
 CMD_SET_LOG_POLICY = const(15)
+CMD_SET_MAX_BATCH = const(16)
 LOG_BLOCK_PREFIX_BYTES = const(20)
 LOG_BLOCK_TAIL_BYTES = const(14)
 
 # Argument layout of each known command, by code (index 0 unused).
-_COMMAND_ARGS = ("", "", "", "<H", "<BB", "<B", "", "", "", "", "", "", "<II", "<I", "<IH", "<B")
+_COMMAND_ARGS = (
+    "",
+    "",
+    "",
+    "<H",
+    "<BB",
+    "<B",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "<II",
+    "<I",
+    "<IH",
+    "<B",
+    "<H",
+)
 
 _SAMPLES_PREFIX = "<BBHHHHHHHHHBB"
 _ACC_GYR = "<hhhhhh"

@@ -121,6 +121,28 @@ def test_start_streams_full_batches_in_order():
     assert struct.unpack_from("<h", batch, 22 + 6)[0] == 18, "gyro x of the first sample of batch 1"
 
 
+def test_max_batch_caps_batches_in_time_and_applies_to_a_running_stream():
+    rig = Rig()
+    rig.connect()
+    rig.write(9, 1, bytes([16]) + struct.pack("<H", 25))  # SET_MAX_BATCH 25 ms
+    assert [m[9] for kind, _, m in rig.received() if kind == 10] == [0], "OK"
+    rig.write(9, 2, bytes([1]))  # START: 25 ms at 120 Hz is 3 samples
+    config = [m for kind, _, m in rig.received() if kind == 2]
+    assert config[-1][-1] == 3, "STREAM_CONFIG samples_per_batch"
+    rig.samples(3 * 4)
+    batches = [m for kind, _, m in rig.received() if kind == 3]
+    assert [m[20] for m in batches] == [3, 3, 3, 3]
+    assert rig.pod.backlog.capacity_packets >= 30 * 120 // 3, "30 s of 3-sample batches held"
+    rig.write(9, 3, bytes([3]) + struct.pack("<H", 480))  # SET_RATE 480 Hz: 12 samples
+    assert [m for kind, _, m in rig.received() if kind == 2][-1][-1] == 12
+    rig.write(9, 4, bytes([16]) + struct.pack("<H", 0))  # no cap: what the MTU allows
+    got = rig.received()
+    assert [m for kind, _, m in got if kind == 2][-1][-1] == 18, "restarted with MTU batches"
+    assert [m[9] for kind, _, m in got if kind == 10] == [0]
+    rig.write(9, 5, bytes([16]) + struct.pack("<H", 1))  # 1 ms: still 1 sample per batch
+    assert [m for kind, _, m in rig.received() if kind == 2][-1][-1] == 1
+
+
 def test_busy_link_keeps_batches_and_catches_up():
     rig = Rig()
     rig.connect()

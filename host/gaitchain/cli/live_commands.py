@@ -16,7 +16,6 @@ from ..live.app import LiveApp, PacedClock, browser_available
 from ..live.ble_link import (
     DEMO_DRIVER,
     DEMO_MINUTES,
-    DEMO_MTU,
     DEMO_SEED,
     BlePodLink,
     PodsOpener,
@@ -71,12 +70,10 @@ def _interrupt(_signal: int, _frame: object) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if not 23 <= args.mtu <= 517:
-        raise ValueError(f"mtu = {args.mtu} is outside the ATT MTU range 23 to 517")
     if not 0.5 <= args.minutes <= 24 * 60:
         raise ValueError(f"minutes = {args.minutes:g} is outside 0.5 to 1440")
     print(f"gaitchain: starting 5 virtual pods on a walker ({args.driver}) on a virtual BLE link")
-    opener = virtual_pods(5, minutes=args.minutes, driver=args.driver, seed=args.seed, mtu=args.mtu)
+    opener = virtual_pods(5, minutes=args.minutes, driver=args.driver, seed=args.seed)
     args.no_pair = False
     return _serve(args, opener, open_browser=True)
 
@@ -116,12 +113,6 @@ def register(commands: Commands) -> None:
     demo.add_argument("--driver", default=DEMO_DRIVER, choices=DRIVER_CHOICES)
     demo.add_argument("--seed", type=int, default=DEMO_SEED)
     demo.add_argument("--minutes", type=float, default=DEMO_MINUTES, help="length of the walk")
-    demo.add_argument(
-        "--mtu",
-        type=int,
-        default=DEMO_MTU,
-        help=f"ATT MTU the virtual adapter offers ({DEMO_MTU}: 3-sample batches)",
-    )
     _common(demo)
     demo.add_argument("--no-browser", action="store_true", help="only print the URL")
     demo.set_defaults(run=_demo)

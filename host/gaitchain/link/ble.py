@@ -7,10 +7,13 @@ stack with virtual pods (`gaitchain.link.virtual`).
 `PodSession` keeps one pod streaming: connect (never two connection attempts at once: BlueZ
 refuses them, so sessions share one lock), subscribe to the data characteristic, ask
 `GET_INFO` (so a reboot is seen before anything else of the new boot), pair if the pod answers
-`NOT_BONDED` and pairing is allowed, `START` if the pod is not streaming, ask
-`GET_STREAM_CONFIG` (the scales). A reply or an answer lost on the air is asked for again
-(`START` is not repeated: the pod's status says whether it started). Then report the link
-up, and when it drops report it down and reconnect with back-off (`backoff_s` doubling to
+`NOT_BONDED` and pairing is allowed, cap the batch length when `max_batch_ms` is given
+(`SET_MAX_BATCH`; 0 lifts a cap; None, the default, sends nothing and the batches fill the MTU
+unless an earlier host capped them this boot; a pod older than protocol 1.3 answers
+`UNSUPPORTED` and keeps MTU-sized batches, which the session logs and shows), `START` if the pod
+is not streaming, ask `GET_STREAM_CONFIG` (the scales). A reply or an answer lost on the air is
+asked for again (`START` is not repeated: the pod's status says whether it started). Then report
+the link up, and when it drops report it down and reconnect with back-off (`backoff_s` doubling to
 `backoff_max_s`).
 
 A session does not assemble the stream: it reports what it receives, what it writes and its link
@@ -113,6 +116,8 @@ class SessionState:
     paired: bool = False
     last_error: str | None = None
     mtu: int = 0
+    batch_note: str = ""
+    """Set when the pod could not cap its batches as asked (firmware before protocol 1.3)."""
 
 
 @dataclass
@@ -143,7 +148,11 @@ class PodSession:
         reply_timeout_s: float = 1.0,
         backoff_s: float = 0.5,
         backoff_max_s: float = 8.0,
+        max_batch_ms: int | None = None,
     ) -> None:
+        if max_batch_ms is not None and not 0 <= max_batch_ms <= 0xFFFF:
+            raise ValueError(f"max_batch_ms = {max_batch_ms} is outside 0 (no cap) to 65535")
+        self.max_batch_ms = max_batch_ms
         self.target = target
         self.sink = sink
         self.stream = stream
@@ -236,6 +245,8 @@ class PodSession:
             result = await self._ask(CommandCode.GET_INFO, MessageType.POD_INFO)
             if result is CommandResult.NOT_BONDED:
                 raise PodLinkError(f"pod {self.pod_id:04x} still refuses commands after pairing")
+        if self.max_batch_ms is not None:
+            await self._cap_batches(self.max_batch_ms)
         try:  # a pod that has just booted has no status yet: it is not streaming
             status = decode(bytes(await client.read_gatt_char(STATUS_CHAR_UUID)))
         except ProtocolError:
@@ -264,6 +275,21 @@ class PodSession:
             raise
         if started is not CommandResult.OK:
             raise PodLinkError(f"pod {self.pod_id:04x} did not start: {started.name}")
+
+    async def _cap_batches(self, max_batch_ms: int) -> None:
+        """`SET_MAX_BATCH` (asked again if its reply is lost: it is idempotent). A pod older than
+        protocol 1.3 does not know it: streaming goes on with MTU-sized batches, said once."""
+        result = await self._command(CommandCode.SET_MAX_BATCH, max_batch_ms)
+        if result is CommandResult.OK or max_batch_ms == 0:
+            self.state.batch_note = ""
+            return
+        note = (
+            f"batches not capped to {max_batch_ms} ms (pod answered SET_MAX_BATCH "
+            f"{result.name}: firmware before protocol 1.3?); they stay MTU-sized"
+        )
+        if note != self.state.batch_note:
+            log.warning("pod %04x: %s", self.pod_id, note)
+        self.state.batch_note = note
 
     def _fatal(self, text: str) -> PodLinkError:
         self.fatal = PodLinkError(text)
@@ -409,6 +435,7 @@ class PodLine:
     drift_ppm: float | None
     battery_pct: int | None
     reconnects: int
+    note: str = ""
 
     def text(self) -> str:
         link = "up  " if self.connected else "DOWN"
@@ -419,7 +446,7 @@ class PodLine:
             f"{self.name or f'{self.pod_id:04x}':>14} {link} {self.rate_hz:6.1f} Hz "
             f"gaps {self.gaps} resends {self.resends} lost {self.lost_samples} "
             f"reboots {self.reboots} offset {offset} drift {drift} battery {battery} "
-            f"reconnects {self.reconnects}"
+            f"reconnects {self.reconnects}" + (f" [{self.note}]" if self.note else "")
         )
 
 
@@ -551,6 +578,7 @@ class Recorder:
                     clock.drift_ppm_ if ready else None,
                     None if status is None or status.battery_pct > 100 else status.battery_pct,
                     max(0, session.state.connects - 1),
+                    session.state.batch_note,
                 )
             )
         return out

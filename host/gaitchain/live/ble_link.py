@@ -3,10 +3,11 @@
 on virtual pods on a Bumble backend (`virtual_pods`, what `gaitchain demo` runs).
 
 **One owner of the stream.** The sessions only carry packets: they connect (one at a time),
-subscribe, ask `GET_INFO` and `GET_STREAM_CONFIG`, pair when allowed, start the pod and reconnect
-with back-off, and report what arrived (with its host receive time), what they wrote (their
-set-up commands, and each ping again as it goes out, which narrows its send time for the clock
-model) and their link changes to a queue. The pipeline's `StreamAssembler` is the only one: it
+subscribe, ask `GET_INFO` and `GET_STREAM_CONFIG`, pair when allowed, cap the pod's batches to
+`LIVE_MAX_BATCH_MS` (real and virtual pods alike, at the MTU they negotiate), start the pod and
+reconnect with back-off, and report what arrived (with its host receive time), what they wrote
+(their set-up commands, and each ping again as it goes out, which narrows its send time for the
+clock model) and their link changes to a queue. The pipeline's `StreamAssembler` is the only one: it
 assembles every pod's stream once, makes the only resend requests and pings (which `send` writes
 to the control characteristic) and holds the only clock model per pod. No session gets a
 `PodStream`, so at `close` a session stops its pod without recovering last batches (the journal
@@ -49,9 +50,9 @@ DEMO_SEED: Final = 7
 """The demo walk's seed (`gaitchain demo --seed`)."""
 DEMO_MINUTES: Final = 60.0
 """The demo walk's length (`gaitchain demo --minutes`)."""
-DEMO_MTU: Final = 61
-"""The ATT MTU the demo's virtual adapter offers: 3 six-axis samples per notification
-((61 - 3 - 22) // 12), 25 ms at 120 Hz, instead of 18 (150 ms) at the pods' 247."""
+LIVE_MAX_BATCH_MS: Final = 25
+"""The batch length the live link asks its pods for (`SET_MAX_BATCH`): 3 samples at 120 Hz
+instead of the 18 (150 ms of buffering) that fill the 247-byte MTU real centrals settle on."""
 DEMO_STAND_S: Final = 12.0
 """The demo's walker stands this long first: the live segment alignment needs standing, and on a
 busy host connecting five pods one at a time (with pairing) can take several seconds."""
@@ -98,7 +99,8 @@ class _QueueSink:
 
 class BlePodLink:
     """`PodLink` over `PodSession`s (see the module docstring). `session_options` go to every
-    session (timeouts, back-off); `pair` lets a session pair a pod that asks for it."""
+    session (timeouts, back-off; `max_batch_ms`, default `LIVE_MAX_BATCH_MS`); `pair` lets a
+    session pair a pod that asks for it."""
 
     def __init__(
         self,
@@ -116,7 +118,8 @@ class BlePodLink:
         self.now_s = now_s
         self.attach = attach
         self.pair = pair
-        self.session_options = session_options or {}
+        self.session_options: dict[str, Any] = {"max_batch_ms": LIVE_MAX_BATCH_MS}
+        self.session_options.update(session_options or {})
         self.open_timeout_s = open_timeout_s
         self.close_timeout_s = close_timeout_s
         self.loop_factory = loop_factory
@@ -244,7 +247,6 @@ def virtual_pods(
     minutes: float = DEMO_MINUTES,
     driver: str = DEMO_DRIVER,
     seed: int = DEMO_SEED,
-    mtu: int = DEMO_MTU,
     **options: Any,
 ) -> PodsOpener:
     """An opener that starts `count` virtual pods (the firmware on emulated chips, on a walker
@@ -263,9 +265,7 @@ def virtual_pods(
             "chip_step_s": 0.0,
             "signal_block_s": DEMO_SIGNAL_BLOCK_S,
         } | options
-        pods = VirtualPods.walking(
-            count, minutes=minutes, seed=seed, driver=driver, host_mtu=mtu, **settings
-        )
+        pods = VirtualPods.walking(count, minutes=minutes, seed=seed, driver=driver, **settings)
         async with pods:
             await asyncio.sleep(1.1)  # every virtual pod has booted (within 1 s) and advertises
             found = await scan_pods(pods.backend, timeout_s=1.0)

@@ -1,4 +1,4 @@
-"""Constants of wire protocol 1.2: message types, flags, enums, struct layouts, GATT UUIDs.
+"""Constants of wire protocol 1.3: message types, flags, enums, struct layouts, GATT UUIDs.
 
 The normative text is docs/protocol.md; the golden vectors in tests/golden/protocol_v1.json pin
 this module and the firmware's encoder to it.
@@ -9,7 +9,7 @@ from enum import IntEnum, IntFlag
 from typing import Final
 
 VERSION_MAJOR: Final = 1
-VERSION_MINOR: Final = 2
+VERSION_MINOR: Final = 3
 VERSION_BYTE: Final = (VERSION_MAJOR << 4) | VERSION_MINOR
 
 MAX_MESSAGE_BYTES: Final = 512
@@ -94,7 +94,7 @@ class StatusFlags(IntFlag):
     """Logging with the IMU inactive (no motion: accelerometer at 15 Hz, the pod asleep)."""
 
 
-STATUS_FLAGS_KNOWN: Final = 0x7F
+STATUS_FLAGS_KNOWN: Final = 0xFF
 
 
 class Segment(IntEnum):
@@ -135,6 +135,7 @@ class CommandCode(IntEnum):
     LOG_CONFIRM = 13  # since 1.1
     SET_TIME = 14  # since 1.1
     SET_LOG_POLICY = 15  # since 1.1
+    SET_MAX_BATCH = 16  # since 1.3
 
 
 COMMAND_ARGS: Final[dict[CommandCode, struct.Struct]] = {
@@ -153,6 +154,7 @@ COMMAND_ARGS: Final[dict[CommandCode, struct.Struct]] = {
     CommandCode.LOG_CONFIRM: struct.Struct("<I"),
     CommandCode.SET_TIME: struct.Struct("<IH"),
     CommandCode.SET_LOG_POLICY: struct.Struct("<B"),
+    CommandCode.SET_MAX_BATCH: struct.Struct("<H"),
 }
 
 

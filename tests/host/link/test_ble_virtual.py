@@ -206,3 +206,48 @@ def test_five_pods_lose_nothing_through_drops_disconnects_and_a_reboot(
     assert files[0x0104].extra["boots"] == 2
     dropped = recorder.sessions[0x0102].state
     assert dropped.disconnects == 1 and dropped.connects == 2
+
+
+def test_capped_batches_at_the_real_mtu_and_an_old_pod_that_cannot_cap() -> None:
+    """At the 247-byte MTU a real central settles on, `max_batch_ms` 25 gets 3-sample batches
+    (25 ms at 120 Hz) instead of 18; a pod whose firmware predates protocol 1.3 answers
+    `SET_MAX_BATCH` UNSUPPORTED, as an unknown command, and still streams its MTU-sized batches,
+    with a note in its status line."""
+    released: list[SampleChunk] = []
+
+    async def main() -> tuple[Recorder, list[str]]:
+        async with VirtualPods.walking(2, minutes=0.5, seed=5) as pods:
+            await asyncio.sleep(1.1)  # both pods booted
+            old = pods.pod(0x0102).pod
+            firmware_command = old._command
+
+            def before_1_3(code: int, a: int, b: int, seq: int) -> int:
+                return 2 if code == CommandCode.SET_MAX_BATCH else firmware_command(code, a, b, seq)
+
+            old._command = before_1_3
+            recorder = Recorder(
+                _targets(pods),
+                Path(pods.bonds_dir) / "j.gcj",
+                backend=pods.backend,
+                session_options={"max_batch_ms": 25},
+                on_samples=released.extend,
+            )
+            task = asyncio.get_running_loop().create_task(recorder.run())
+            await asyncio.sleep(8.0)
+            lines = [line.text() for line in recorder.lines()]
+            recorder.stop()
+            await task
+            return recorder, lines
+
+    recorder, lines = run_simulated(main(), timeout_s=120.0)
+    for session in recorder.sessions.values():
+        assert session.state.mtu == 247
+    capped = [c.t_device_us.size for c in released if c.pod_id == 0x0101]
+    old = [c.t_device_us.size for c in released if c.pod_id == 0x0102]
+    assert sum(capped) > 120 * 4 and sum(old) > 120 * 4, "both pods streamed"
+    assert set(capped[:-1]) == {3}, "25 ms batches at 120 Hz"
+    assert set(old[:-1]) == {18}, "MTU-sized batches from the old pod"
+    assert released[-1].config is not None
+    assert recorder.sessions[0x0101].state.batch_note == ""
+    assert "MTU-sized" in recorder.sessions[0x0102].state.batch_note
+    assert "MTU-sized" in lines[1] and "MTU-sized" not in lines[0]

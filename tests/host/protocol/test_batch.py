@@ -42,7 +42,7 @@ def test_mixed_input_matches_one_at_a_time() -> None:
     messages.insert(50, encode(Ping(1, 9)))
     messages.insert(80, b"\x10\x03garbage")
     newer = bytearray(messages[120])
-    newer[0] = 0x13  # a newer minor version than this host speaks (1.2)
+    newer[0] = 0x14  # a newer minor version than this host speaks (1.3)
     messages[120] = bytes(newer) + b"\x00\x00"
 
     block = decode_sample_batches(messages)

@@ -40,6 +40,7 @@ PAGE_STATS = """() => ({
   latencies: window.gcStats.latencies, shown: window.gcStats.shownLatencies,
   frames: window.gcStats.frames, draws: window.gcStats.draws,
   decimations: window.gcStats.decimations, strides: window.gcStats.strideRows,
+  errors: window.gcStats.errors.length, lastError: window.gcStats.errors.slice(-1)[0] || null,
   nodes: document.getElementsByTagName('*').length })"""
 
 
@@ -174,7 +175,13 @@ def memory(args: argparse.Namespace) -> None:
                 f"strides {rows[-1][4]:5d}  wall {rows[-1][5]:4.1f} min",
                 flush=True,
             )
-            minute += 1 if minute < 5 else 5
+            print(
+                f"    page frames {stats['frames']}  page errors {stats['errors']} "
+                f"{stats['lastError'] or ''}  server frames {app.server.frames_sent}  "
+                f"clients {app.hub.clients}  pipeline strides {app.pipeline.strides_total}",
+                flush=True,
+            )
+            minute += 1 if minute < 5 else args.every
         context.close()
     app.stop()
     pipeline = app.pipeline
@@ -200,6 +207,7 @@ def main() -> None:
     lat.set_defaults(run=latency)
     mem = commands.add_parser("memory")
     mem.add_argument("--minutes", type=int, default=30)
+    mem.add_argument("--every", type=int, default=5, help="minutes between rows after the 5th")
     mem.set_defaults(run=memory)
     args = parser.parse_args()
     args.run(args)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..link.paired import default_path
 from ..live.app import LiveApp, PacedClock, browser_available
+from ..live.assessment import Replay
 from ..live.ble_link import (
     DEMO_DRIVER,
     DEMO_MINUTES,
@@ -22,6 +23,7 @@ from ..live.ble_link import (
     chosen_pods,
     virtual_pods,
 )
+from ..live.demo_battery import demo_tests
 from ..live.server import ServerConfig, check_binding
 from ..live.verdict import JsonFileVerdicts
 from ..sim.walk import DRIVERS
@@ -31,7 +33,13 @@ from .link_commands import chosen_targets
 DRIVER_CHOICES = ("healthy", *(f"{s}-{d}" for s in ("left", "right") for d in DRIVERS))
 
 
-def _serve(args: argparse.Namespace, opener: PodsOpener, *, open_browser: bool) -> int:
+def _serve(
+    args: argparse.Namespace,
+    opener: PodsOpener,
+    *,
+    open_browser: bool,
+    battery_replay: Replay | None = None,
+) -> int:
     token = check_binding(args.host, args.token, args.allow_network)
     clock = PacedClock()
     link = BlePodLink(opener, now_s=clock, pair=not args.no_pair)
@@ -44,6 +52,7 @@ def _serve(args: argparse.Namespace, opener: PodsOpener, *, open_browser: bool) 
         now_s=clock,
         verdicts=verdicts,
         record_dir=Path(args.record_dir),
+        battery_replay=battery_replay,
     )
 
     def ready() -> None:
@@ -75,7 +84,8 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"gaitchain: starting 5 virtual pods on a walker ({args.driver}) on a virtual BLE link")
     opener = virtual_pods(5, minutes=args.minutes, driver=args.driver, seed=args.seed)
     args.no_pair = False
-    return _serve(args, opener, open_browser=True)
+    replay = demo_tests(args.driver, args.seed)  # the walker cannot do the battery's tests
+    return _serve(args, opener, open_browser=True, battery_replay=replay)
 
 
 def _live(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 - Median per side of every numeric metric over the straight strides.
 - Asymmetry: left minus right of the medians, in the metric's unit (signed: positive means the left
   value is larger), and the symmetry index 100 * (L - R) / mean(|L|, |R|) in percent
-  (Robinson et al. 1987), which is left out where both medians are near zero.
+  (Robinson et al. 1987), which is left out where both medians are near zero. The index only
+  means something on a ratio scale (times, lengths, speeds, cadence: `ratio_scaled`); angles and
+  shares of the cycle are compared by their difference (`asymmetry_shown`).
 - Fatigue drift: the least-squares slope of the metric against the step count at each stride,
   per 1,000 steps, with its 95% confidence interval (Student t on the slope's standard error);
   needs at least 10 strides.
@@ -53,6 +55,31 @@ def asymmetry(left: dict[str, float], right: dict[str, float]) -> dict[str, dict
             entry["symmetry_index_pct"] = 100.0 * (a - b) / scale
         out[key] = entry
     return dict(sorted(out.items()))
+
+
+RATIO_SCALE_UNITS: Final = {"_s": "s", "_m": "m", "_mps": "m/s", "_spm": "steps/min"}
+"""Suffixes of metrics with a true zero (times, lengths, speeds, cadence): the symmetry index in
+percent is meaningful for them. Angles (an offset away from zero: eversion at contact near 0 deg
+would give a huge index) and shares of the cycle are not."""
+DIFFERENCE_UNITS: Final = {"_deg": "deg", "_pct": "% pts"}
+
+
+def ratio_scaled(key: str) -> bool:
+    return any(key.endswith(suffix) for suffix in RATIO_SCALE_UNITS)
+
+
+def metric_unit(key: str) -> str:
+    """The unit of a metric from its name's suffix ("" when the name carries none)."""
+    units = RATIO_SCALE_UNITS | DIFFERENCE_UNITS
+    return next((unit for suffix, unit in units.items() if key.endswith(suffix)), "")
+
+
+def asymmetry_shown(key: str, entry: dict[str, float]) -> tuple[str, float, str]:
+    """How to show one metric's `asymmetry` entry: ("SI", symmetry index, "%") on a ratio scale
+    when the index exists, else ("L-R", left minus right, the metric's unit)."""
+    if ratio_scaled(key) and "symmetry_index_pct" in entry:
+        return "SI", entry["symmetry_index_pct"], "%"
+    return "L-R", entry["left_minus_right"], metric_unit(key)
 
 
 def drift(step_count: np.ndarray, values: np.ndarray) -> dict[str, float] | None:

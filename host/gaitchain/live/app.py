@@ -13,6 +13,7 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
+from .assessment import Replay
 from .hub import LiveHub
 from .link import PodLink
 from .metrics import StrideMetricsProvider
@@ -54,6 +55,7 @@ class LiveApp:
         metrics: StrideMetricsProvider | None = None,
         verdicts: VerdictSource | None = None,
         record_dir: Path | str = "recordings",
+        battery_replay: Replay | None = None,
         interval_s: float = 0.01,
         gil_switch_s: float | None = GIL_SWITCH_S,
     ) -> None:
@@ -61,7 +63,13 @@ class LiveApp:
             sys.setswitchinterval(gil_switch_s)
         self.hub = LiveHub()
         self.pipeline = LivePipeline(
-            link, self.hub, now_s=now_s, metrics=metrics, verdicts=verdicts, record_dir=record_dir
+            link,
+            self.hub,
+            now_s=now_s,
+            metrics=metrics,
+            verdicts=verdicts,
+            record_dir=record_dir,
+            battery_replay=battery_replay,
         )
         self.runner = LiveRunner(self.pipeline, interval_s=interval_s)
         self.server = LiveServer(
@@ -75,6 +83,8 @@ class LiveApp:
 
     def error(self) -> str | None:
         error = self.runner.error
+        if error is None and self.server.failure is not None:
+            return f"the dashboard server stopped: {self.server.failure!r}"
         return None if error is None else f"{type(error).__name__}: {error}"
 
     def start_background(self) -> None:

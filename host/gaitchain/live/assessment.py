@@ -10,10 +10,17 @@ kept, with each pod's live alignment, on a worker (never on the pipeline's threa
 problems and its values against the test's normal range come back to the page, and valid results
 are kept in a `chain.battery.Battery` (`battery`), written to `save_to` (when given) after each
 one, in the format `gaitchain assess` and `gaitchain report --battery` read.
+
+A step whose pods are not streaming is not started: the panel says which pod is missing (the
+level-bar test needs a pod the wire protocol cannot name yet, so the live view never has it). With
+`replay` (`gaitchain demo`, whose walker never stops walking: `live.demo_battery`) the step is
+performed by the simulator: at stop its recording of the test is measured instead of the stream,
+and the panel says so.
 """
 
 import json
 import math
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,17 @@ from ..gait.angles import cardan_yxz_deg, side_sign
 from ..io.recording import PodRecording
 
 FloatArray = NDArray[np.float64]
+Replay = Callable[[str, str], tuple[dict[str, PodRecording], dict[str, FloatArray]] | None]
+"""(test key, side) -> a recording of the test (pods by name) and each pod's alignment."""
+REPLAY_NOTE: Final = (
+    "demo: the walking pods cannot do this test, so the simulator performs it for the demo "
+    "walker; stop to measure its recording"
+)
+POD_NOTES: Final = {
+    "bar": "the level-bar pod (a pod in the level bar's slot): protocol 1.x has no bar segment, "
+    "so the live dashboard cannot take it; record the bar pod and use `gaitchain assess measure "
+    "--test standing_pelvis --pod bar=FILE.csv`",
+}
 MAX_STEP_S: Final = 120.0
 """A step still running after this long is stopped and measured (bounded memory)."""
 
@@ -105,12 +123,15 @@ class LiveBattery:
     message: str = ""
     save_to: Path | None = None
     """Where the battery file goes after each valid result (None: kept in memory only)."""
+    replay: Replay | None = None
+    """The demo's stand-in for a client doing the tests (see the module docstring)."""
 
     def __post_init__(self) -> None:
         self._capture: _Capture | None = None
         self._pending: Future[BatteryResult] | None = None
         self._shown: dict[tuple[str, str], BatteryResult] = {}
         self._alignment: dict[str, FloatArray] = {}
+        self._streaming: set[str] = set()
         self._own_executor = self.executor is None
         if self.executor is None:
             self.executor = ThreadPoolExecutor(
@@ -135,14 +156,28 @@ class LiveBattery:
             if isinstance(index, int) and 0 <= index < len(STEPS):
                 self.selected, self.message = index, ""
         elif action == "start" and self.state == "ready":
+            missing = self.missing_pods(self.step)
+            if missing:
+                self.message = "cannot start: needs " + "; ".join(missing)
+                return
             self._capture = _Capture(self.step, now_s, {name: [] for name in self.step.pods})
-            self.state, self.message = "running", ""
+            self.state, self.message = "running", REPLAY_NOTE if self.replay else ""
         elif action == "stop" and self.state == "running":
             self._measure()
         elif action == "cancel" and self.state == "running":
             self._capture, self.state, self.message = None, "ready", "cancelled"
         else:
             self.message = f"cannot {action!r} while {self.state}"
+
+    def missing_pods(self, step: Step) -> list[str]:
+        """The step's pods that are not streaming, in words (none with `replay`)."""
+        if self.replay is not None:
+            return []
+        return [
+            POD_NOTES.get(name, f"the {name.replace('_', ' ')} pod, which is not streaming")
+            for name in step.pods
+            if name not in self._streaming
+        ]
 
     def add(
         self,
@@ -155,6 +190,7 @@ class LiveBattery:
     ) -> None:
         """Samples of pod `name` (`pelvis`, `left_shank`, ...) with its 6D orientation and, once
         known, its alignment."""
+        self._streaming.add(name)
         if sensor_to_segment is not None:
             self._alignment[name] = sensor_to_segment
         capture = self._capture
@@ -175,6 +211,11 @@ class LiveBattery:
     def _measure(self) -> None:
         capture = self._capture
         assert capture is not None and self.executor is not None
+        step = capture.step
+        if self.replay is not None:
+            self._pending = self.executor.submit(_measure_replay, self.replay, step)
+            self.state = "measuring"
+            return
         pods: dict[str, PodRecording] = {}
         for name, parts in capture.parts.items():
             if len(parts) < 2:
@@ -183,7 +224,6 @@ class LiveBattery:
             side = name.split("_", 1)[0] if "_" in name else "center"
             t, acc, gyr = (np.concatenate([p[k] for p in parts]) for k in range(3))
             pods[name] = PodRecording(f"{name}.live", segment, side, t, acc, gyr)
-        step = capture.step
         self._pending = self.executor.submit(
             measure_test, step.test.key, step.side, pods, dict(self._alignment)
         )
@@ -207,6 +247,8 @@ class LiveBattery:
             self._save()
         if capture is not None:
             self.message = f"measured {now_s - capture.started_s:.0f} s"
+            if self.replay is not None:
+                self.message = "demo: measured the simulator's recording of the test"
 
     def _save(self) -> None:
         if self.save_to is None:
@@ -273,3 +315,12 @@ class LiveBattery:
     def close(self) -> None:
         if self._own_executor and self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _measure_replay(replay: Replay, step: Step) -> BatteryResult:
+    """The step measured on `replay`'s recording of it (on the worker: making it takes time)."""
+    recorded = replay(step.test.key, step.side)
+    if recorded is None:
+        return BatteryResult(step.test.key, step.side, {}, ("the simulator has no such test",))
+    pods, alignment = recorded
+    return measure_test(step.test.key, step.side, pods, alignment)

@@ -5,6 +5,11 @@ connected browser has a `ClientFeed`; what it has not been sent yet waits there,
 channel holds more than `max_points` samples (the browser is slow to take frames), every other
 sample is dropped, so a slow browser gets decimated traces and never an unbounded queue. Stride
 rows keep only the newest `max_strides`. Snapshots are replaced, not queued.
+
+A feed is written by the pipeline's thread and read by the server's: only through the hub, under
+its lock (`LiveHub.pending_points`, `LiveHub.take`). Reading a feed's dicts without it can meet a
+channel being added ("dictionary changed size during iteration"), which once stopped the server
+after 20 minutes.
 """
 
 import threading
@@ -41,6 +46,7 @@ class ClientFeed:
 
     @property
     def pending_points(self) -> int:
+        """Trace samples waiting (another thread: `LiveHub.pending_points`)."""
         return sum(t.shape[0] for t, _ in self.traces.values())
 
     def take(self) -> Json:
@@ -104,6 +110,10 @@ class LiveHub:
             self._snapshots[name] = value
             for feed in self._feeds:
                 feed.snapshots[name] = value
+
+    def pending_points(self, feed: ClientFeed) -> int:
+        with self._lock:
+            return feed.pending_points
 
     def take(self, feed: ClientFeed) -> Json:
         with self._lock:

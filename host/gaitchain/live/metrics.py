@@ -12,11 +12,13 @@ the table; `combine` merges providers.
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 import numpy as np
+
+from ..gait.summary import Row, asymmetry, asymmetry_shown, medians
 
 
 @dataclass(frozen=True)
@@ -111,36 +113,37 @@ def combine(*providers: StrideMetricsProvider) -> StrideMetricsProvider:
 
 
 class Asymmetry:
-    """Left-right asymmetry of every column over each side's last `last_n` strides:
-    100 * (left - right) / mean(left, right), in percent (NaN until both sides have strides)."""
+    """Left-right asymmetry over each side's last `last_n` strides, defined as `gaitchain analyze`
+    defines it (`gait.summary.asymmetry` on the per-side medians); `shown` picks, per metric,
+    the symmetry index in percent (times, lengths: a ratio scale) or the left-minus-right
+    difference in the metric's unit (angles, shares of the cycle), `gait.summary.asymmetry_shown`.
+    """
 
     def __init__(self, last_n: int = 10) -> None:
         self.last_n = last_n
-        self._rows: dict[str, deque[StrideRow]] = {
+        self._rows: dict[str, deque[Row]] = {
             "left": deque(maxlen=last_n),
             "right": deque(maxlen=last_n),
         }
 
-    def add(self, side: str, row: StrideRow) -> None:
+    def add(self, side: str, row: Mapping[str, float]) -> None:
         if side in self._rows:
-            self._rows[side].append(row)
+            kept: Row = {k: float(v) for k, v in row.items()}
+            self._rows[side].append(kept)
 
-    def means(self, side: str) -> StrideRow:
-        rows = self._rows[side]
-        columns = {c for r in rows for c in r}
-        out: StrideRow = {}
-        for column in sorted(columns):
-            values = np.array([r.get(column, math.nan) for r in rows], dtype=np.float64)
-            finite = values[np.isfinite(values)]
-            out[column] = float(finite.mean()) if finite.size else math.nan
-        return out
+    def medians(self, side: str) -> StrideRow:
+        return medians(list(self._rows[side]))
 
-    def percent(self) -> StrideRow:
-        left, right = self.means("left"), self.means("right")
-        out: StrideRow = {}
-        for column in sorted(set(left) & set(right)):
-            mean = 0.5 * (left[column] + right[column])
-            out[column] = 100.0 * (left[column] - right[column]) / mean if mean else math.nan
+    def entries(self) -> dict[str, dict[str, float]]:
+        """`gait.summary.asymmetry` of the two sides' medians (empty until both have strides)."""
+        return asymmetry(self.medians("left"), self.medians("right"))
+
+    def shown(self) -> dict[str, dict[str, float | str]]:
+        """Per metric: `kind` ("SI" or "L-R"), `value` and `unit` (see the class docstring)."""
+        out: dict[str, dict[str, float | str]] = {}
+        for key, entry in self.entries().items():
+            kind, value, unit = asymmetry_shown(key, entry)
+            out[key] = {"kind": kind, "value": value, "unit": unit}
         return out
 
 

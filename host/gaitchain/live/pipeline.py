@@ -26,7 +26,7 @@ import numpy as np
 
 from ..stream import ClockModel, JournalWriter, PodStream, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
-from .assessment import LiveBattery
+from .assessment import LiveBattery, Replay
 from .chain import TABLE_COLUMNS, LiveChain
 from .hub import LiveHub
 from .link import LinkChange, Packet, PodLink, Sent
@@ -60,7 +60,8 @@ class LivePipeline:
     """See the module docstring. `chain` is the live chain analysis (True: a default
     `LiveChain`); with `chain=False` strides come from `LiveStrides` and are measured by
     `metrics` (default: timing plus trace metrics). `verdicts` is the chain-driver verdict source
-    (default: the chain analysis's classifier)."""
+    (default: the chain analysis's classifier). `battery_replay` is the demo's stand-in for the
+    battery's tests (`live.assessment`)."""
 
     def __init__(
         self,
@@ -72,6 +73,7 @@ class LivePipeline:
         verdicts: VerdictSource | None = None,
         chain: LiveChain | bool = True,
         battery: LiveBattery | None = None,
+        battery_replay: Replay | None = None,
         record_dir: Path | str = "recordings",
         snapshot_every_s: float = 0.5,
     ) -> None:
@@ -84,7 +86,9 @@ class LivePipeline:
         self.verdicts = verdicts if verdicts is not None else self.chain
         self.record_dir = Path(record_dir)
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.battery = battery or LiveBattery(save_to=self.record_dir / f"battery-{stamp}.json")
+        self.battery = battery or LiveBattery(
+            save_to=self.record_dir / f"battery-{stamp}.json", replay=battery_replay
+        )
         self.snapshot_every_s = snapshot_every_s
         self._step_s = math.nan
         # The stream layer reads the time of the step being run, so everything one step sends and
@@ -299,12 +303,15 @@ class LivePipeline:
                 "record_error": self.record_error,
             },
         )
-        left, right = self.asymmetry.means("left"), self.asymmetry.means("right")
+        left, right = self.asymmetry.medians("left"), self.asymmetry.medians("right")
+        shown = self.asymmetry.shown()
         self.hub.publish_snapshot(
             "summary",
             {
                 "strides": self.strides_total,
-                "asymmetry_pct": {k: _finite(v) for k, v in self.asymmetry.percent().items()},
+                "asymmetry": {
+                    k: e | {"value": _finite(float(e["value"]))} for k, e in shown.items()
+                },
                 "left": {k: _finite(v) for k, v in left.items()},
                 "right": {k: _finite(v) for k, v in right.items()},
                 "fatigue": self.fatigue.series(),
@@ -321,12 +328,18 @@ that tighten the model can take tens of seconds, and the view would stand still 
 model keeps improving after; recordings (`gaitchain record`, the journal) are not affected."""
 
 
+LIVE_KEEP_EXCHANGES = 256
+"""The live view keeps the newest 256 ping/echo exchanges per pod (the clock model holds its own
+window; recordings convert from the journal), not one per second for the whole session."""
+
+
 def _live_stream(pod_id: int, now_s: Callable[[], float]) -> PodStream:
     return PodStream(
         pod_id,
         now_s=now_s,
         clock_wait_s=10.0,
         clock_factory=lambda: ClockModel(ready_uncertainty_us=LIVE_CLOCK_READY_US),
+        keep_exchanges=LIVE_KEEP_EXCHANGES,
     )
 
 

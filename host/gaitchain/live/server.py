@@ -8,11 +8,14 @@ Every `tick_s` each browser's `ClientFeed` is sent as one JSON frame if the brow
 acknowledged all but at most `max_unacked` earlier frames, and at least every `heartbeat_s` even
 when nothing changed (10 Hz or more while the browser keeps up). A slow browser therefore receives
 fewer, larger frames whose traces the feed has decimated; nothing queues without bound.
+A frame that fails (it cannot be encoded, say) is dropped and reported (`flush_error`,
+`/healthz`); serving goes on.
 """
 
 import asyncio
 import hmac
 import json
+import logging
 import secrets
 import socket
 import threading
@@ -33,6 +36,7 @@ from .hub import ClientFeed, LiveHub
 from .page import STATIC_DIR, figure_items, render_page
 
 LOOPBACK: Final = ("127.0.0.1", "localhost", "::1")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,7 +97,12 @@ class HealthHandler(_Base):
         if not self.authorised():
             raise tornado.web.HTTPError(403)
         self.set_header("Content-Type", "application/json")
-        health = {"clients": self.server.hub.clients, "error": self.server.error()}
+        health = {
+            "clients": self.server.hub.clients,
+            "error": self.server.error(),
+            "frame_error": self.server.flush_error,
+            "frames_failed": self.server.frames_failed,
+        }
         self.finish(json.dumps(health))  # pyright: ignore[reportUnknownMemberType]
 
 
@@ -163,6 +172,11 @@ class LiveServer:
         self.page = render_page(title=config.title, items=figure_items())
         self.port = config.port
         self.frames_sent = 0
+        self.frames_failed = 0
+        self.failure: BaseException | None = None
+        """Why the server's thread ended, when it did (`start_in_thread`)."""
+        self.flush_error: str | None = None
+        """The last frame that could not be sent, and why."""
         self.send_ages_s: deque[float] = deque(maxlen=20000)
         """How old each trace sample was when its frame was sent (seconds, newest last)."""
         self._server: tornado.httpserver.HTTPServer | None = None
@@ -190,30 +204,40 @@ class LiveServer:
         return f"http://{host}:{self.port}/{query}"
 
     def _flush(self) -> None:
-        now = time.monotonic()
         for client in list(self.clients):
-            waiting = client.sent - client.acked
-            due = now - client.last_sent_s >= self.config.heartbeat_s
-            if waiting >= self.config.max_unacked or not (due or client.feed.pending_points):
-                continue
-            client.sent += 1
-            client.last_sent_s = now
-            frame = self.hub.take(client.feed)
-            wall = time.time()
-            now_s = self.now_s()
-            for t, _ in frame["traces"].values():
-                self.send_ages_s.extend((now_s - np.asarray(t)).tolist())
-            frame |= {
-                "frame": client.sent,
-                "sent_wall_s": wall,
-                "wall_minus_host_s": wall - now_s,
-                "decimations": client.feed.decimations,
-            }
             try:
-                client.handler.write_message(json.dumps(frame, allow_nan=False))
-                self.frames_sent += 1
-            except tornado.websocket.WebSocketClosedError:
-                self.clients.discard(client)
+                self._flush_client(client)
+            except Exception as error:  # one bad frame must not end serving
+                self.frames_failed += 1
+                self.flush_error = f"frame {client.sent} not sent: {type(error).__name__}: {error}"
+                log.exception("dashboard frame not sent")
+
+    def _flush_client(self, client: _Client) -> None:
+        now = time.monotonic()
+        waiting = client.sent - client.acked
+        due = now - client.last_sent_s >= self.config.heartbeat_s
+        if waiting >= self.config.max_unacked:
+            return
+        if not due and not self.hub.pending_points(client.feed):
+            return
+        client.sent += 1
+        client.last_sent_s = now
+        frame = self.hub.take(client.feed)
+        wall = time.time()
+        now_s = self.now_s()
+        for t, _ in frame["traces"].values():
+            self.send_ages_s.extend((now_s - np.asarray(t)).tolist())
+        frame |= {
+            "frame": client.sent,
+            "sent_wall_s": wall,
+            "wall_minus_host_s": wall - now_s,
+            "decimations": client.feed.decimations,
+        }
+        try:
+            client.handler.write_message(json.dumps(frame, allow_nan=False))
+            self.frames_sent += 1
+        except tornado.websocket.WebSocketClosedError:
+            self.clients.discard(client)
 
     async def serve(self, ready: Callable[[], None] | None = None) -> None:
         """Listen and push frames until `stop()`."""
@@ -244,6 +268,7 @@ class LiveServer:
                 asyncio.run(self.serve(started.set))
             except BaseException as error:
                 failure.append(error)
+                self.failure = error  # after the start: `LiveApp.error` reports it
                 started.set()
 
         self._thread = threading.Thread(target=run, name="gaitchain-live-server", daemon=True)

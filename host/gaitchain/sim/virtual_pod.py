@@ -18,6 +18,7 @@ with the `mpshim` modules standing in for MicroPython's `micropython` and `bluet
 import importlib
 import os
 import sys
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -36,6 +37,9 @@ FloatArray = NDArray[np.float64]
 
 SHIM_DIR: Final = Path(__file__).resolve().parent / "mpshim"
 _COUNT_OFFSET: Final = 20  # SAMPLES: the count byte after header (8), t_first_us (8), period (4)
+RECENT_BATCHES: Final = 2048
+"""Batches of the current boot remembered for `never_sent`: far more than the firmware's backlog
+(216), which is as far as its unsent batches reach (older ones are skipped as gone)."""
 SEGMENT_CODES: Final = {"unassigned": 0, "pelvis": 1, "thigh": 2, "shank": 3, "foot": 4}
 
 
@@ -182,8 +186,11 @@ class VirtualPod:
         self.resets = 0
         self.boots = 0
         self.reset_requested = False
-        self.produced: list[tuple[int, int, int]] = []
-        """(boot, seq, samples) of every batch the firmware made, for tests to count against."""
+        self.produced_by_boot: dict[int, int] = {}
+        """Samples the firmware put into batches, per boot (from 1), for tests to count against."""
+        self.recent_batches: deque[tuple[int, int]] = deque(maxlen=RECENT_BATCHES)
+        """(seq, samples) of the current boot's newest batches: bounded, so an hours-long demo
+        does not keep a record of every batch (40 a second at 25-ms batches)."""
         self.never_sent = 0
         """Samples in batches that had not left the pod when it rebooted (gone with its RAM)."""
         self.now_s = config.boot_s
@@ -243,8 +250,12 @@ class VirtualPod:
         firmware_on_batch = self.pod._on_batch
         boot = self.boots
 
+        self.recent_batches.clear()
+
         def on_batch(message: Any, seq: int) -> None:
-            self.produced.append((boot, seq, int(message[_COUNT_OFFSET])))
+            count = int(message[_COUNT_OFFSET])
+            self.produced_by_boot[boot] = self.produced_by_boot.get(boot, 0) + count
+            self.recent_batches.append((seq, count))
             firmware_on_batch(message, seq)
 
         self.pod._on_batch = on_batch
@@ -252,7 +263,9 @@ class VirtualPod:
 
     def produced_samples(self, boot: int | None = None) -> int:
         """Samples the firmware put into batches (of one boot, from 1, or of all)."""
-        return sum(n for b, _, n in self.produced if boot is None or b == boot)
+        if boot is None:
+            return sum(self.produced_by_boot.values())
+        return self.produced_by_boot.get(boot, 0)
 
     def true_time_s(self, t_device_us: FloatArray, boot: int | None = None) -> FloatArray:
         """True time (s, the walker's time base) at which the device clock of `boot` (from 1;
@@ -274,9 +287,7 @@ class VirtualPod:
         sampler = self.pod.sampler
         if sampler is not None:
             unsent = self.pod.unsent_seq
-            self.never_sent += sum(
-                n for b, seq, n in self.produced if b == self.boots and seq >= unsent
-            )
+            self.never_sent += sum(n for seq, n in self.recent_batches if seq >= unsent)
         power_cycle = getattr(self.ble, "power_cycle", None)
         if power_cycle is not None:
             power_cycle()

@@ -243,8 +243,12 @@ class PodStream:
         ping_timeout_s: float = 5.0,
         clock_wait_s: float = 30.0,
         clock_factory: Callable[[], ClockModel] = ClockModel,
+        keep_exchanges: int | None = None,
     ) -> None:
         self.pod_id = pod_id
+        self.keep_exchanges = keep_exchanges
+        """Keep only about this many newest exchanges per epoch (None: all, as a conversion
+        needs; a live view that never converts bounds its memory with it)."""
         self.now_s = now_s
         self.request_delay_s = request_delay_s
         self.retry_s = retry_s
@@ -427,6 +431,8 @@ class PodStream:
                 self.counters.echoes_out_of_order += 1
                 return
         epoch.exchanges.append((sent, echo.t_device_us, now))
+        if self.keep_exchanges is not None and len(epoch.exchanges) > 2 * self.keep_exchanges:
+            del epoch.exchanges[: -self.keep_exchanges]
         epoch.clock.update(sent, echo.t_device_us, now)
 
     def _on_unavailable(self, message: ResendUnavailable, now: float) -> None:

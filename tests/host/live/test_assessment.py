@@ -16,6 +16,7 @@ from gaitchain.fusion.orientation import VqfOrientation
 from gaitchain.live.assessment import STEPS, LiveBattery
 from gaitchain.live.ble_link import virtual_pods
 from gaitchain.live.chain import InlineExecutor, LiveChain
+from gaitchain.live.demo_battery import demo_tests
 from gaitchain.live.hub import LiveHub
 from gaitchain.live.simulated import SimulatedLive
 from gaitchain.sim.battery import SimulatedTest, battery_truth, simulate_battery
@@ -79,6 +80,8 @@ def test_a_streamed_test_is_measured_like_the_offline_battery(
 ) -> None:
     test = tests_left[key]
     battery = LiveBattery(executor=InlineExecutor(), save_to=tmp_path / "battery.json")
+    for name in test.pods:  # the pods stream before the step starts
+        battery.add(name, *_still_samples(), None)
     battery.command({"action": "select", "index": _index(key, "left")}, 0.0)
     battery.command({"action": "start"}, float(next(iter(test.pods.values())).t_s[0]))
     assert battery.state == "running"
@@ -105,6 +108,7 @@ def test_a_streamed_test_is_measured_like_the_offline_battery(
 
 def test_commands_out_of_turn_are_refused_with_a_message() -> None:
     battery = LiveBattery(executor=InlineExecutor())
+    battery.add("left_shank", *_still_samples(), None)
     battery.command({"action": "stop"}, 0.0)
     assert battery.state == "ready" and "cannot 'stop' while ready" in battery.message
     battery.command({"action": "start"}, 0.0)
@@ -114,6 +118,51 @@ def test_commands_out_of_turn_are_refused_with_a_message() -> None:
     assert battery.state == "ready" and battery.message == "cancelled"
     battery.command("nonsense", 0.0)
     assert battery.state == "ready"
+
+
+def _still_samples() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    t = np.arange(10) / 100.0
+    acc = np.tile([0.0, 0.0, 9.81], (10, 1))
+    quat = np.tile([1.0, 0.0, 0.0, 0.0], (10, 1))
+    return t, acc, np.zeros((10, 3)), quat
+
+
+def test_a_step_whose_pods_are_not_streaming_is_not_started() -> None:
+    battery = LiveBattery(executor=InlineExecutor())
+    battery.add("pelvis", *_still_samples(), None)
+    battery.command({"action": "select", "index": _index("hip_ir", "left")}, 0.0)
+    battery.command({"action": "start"}, 0.0)
+    assert battery.state == "ready" and "left shank pod, which is not streaming" in battery.message
+    battery.command({"action": "select", "index": _index("standing_pelvis", "both")}, 0.0)
+    battery.command({"action": "start"}, 0.0)
+    assert battery.state == "ready" and "level-bar pod" in battery.message
+    assert battery.snapshot(0.0)["current"]["result"] is None, "no invalid result to show"
+    battery.command({"action": "select", "index": _index("single_leg_stance", "left")}, 0.0)
+    battery.command({"action": "start"}, 0.0)
+    assert battery.state == "running", "the pelvis pod streams"
+
+
+def test_the_demo_battery_is_performed_by_the_simulator() -> None:
+    """`gaitchain demo`'s walker never stops walking: each step is measured on the simulator's
+    recording of the test for the same walker (left hip internal-rotation deficit), so every
+    step, the level bar's included, is valid and the deficit shows on its side."""
+    battery = LiveBattery(executor=InlineExecutor(), replay=demo_tests("left-hip-ir-deficit", 7))
+    values: dict[tuple[str, str], float] = {}
+    for index, step in enumerate(STEPS):
+        battery.command({"action": "select", "index": index}, 0.0)
+        battery.command({"action": "start"}, 0.0)
+        assert battery.state == "running" and battery.message.startswith("demo:")
+        battery.command({"action": "stop"}, 5.0)
+        battery.poll(5.0)
+        panel = battery.snapshot(5.0)
+        result = panel["current"]["result"]
+        assert result is not None and result["valid"], (step.title, result)
+        assert "simulator" in panel["message"]
+        values[(step.test.key, step.side)] = main_value(
+            battery.battery.results[(step.test.key, step.side)]
+        )
+    assert len(battery.battery.results) == len(STEPS)
+    assert values[("hip_ir", "left")] < values[("hip_ir", "right")] - 5.0
 
 
 def test_battery_flow_through_the_pipeline_on_virtual_pods(tmp_path: Path) -> None:

@@ -106,7 +106,12 @@ def test_strides_carry_the_chain_metrics_on_both_sides(demo: DemoRun) -> None:
     summary = demo.hub.snapshot("summary")
     assert summary is not None
     assert summary["fatigue"]["left_pronation_excursion_deg"][1], "fatigue trend of a chain metric"
-    assert "tibial_rotation_loading_deg" in summary["asymmetry_pct"]
+    tibial = summary["asymmetry"]["tibial_rotation_loading_deg"]
+    assert tibial["kind"] == "L-R" and tibial["unit"] == "deg", "angles: difference in degrees"
+    assert tibial["value"] == pytest.approx(
+        summary["left"]["tibial_rotation_loading_deg"]
+        - summary["right"]["tibial_rotation_loading_deg"]
+    )
 
 
 def test_live_medians_agree_with_the_offline_analysis(demo: DemoRun, offline: Analysis) -> None:

@@ -6,6 +6,7 @@ runs from the page's buttons, recording starts and stops, and a sample reaches t
 100 ms (p95) of being acquired. Keeps a screenshot in test-artifacts/."""
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,6 +126,12 @@ def test_verdict_appears_with_its_evidence(page: Any, app: LiveApp) -> None:
     text = page.locator("#verdict").inner_text()
     assert "left hip internal-rotation deficit (hip-ir-deficit)" in text, text
     assert "log-odds vs healthy" in text and "straight strides" in text
+    rows = {
+        r.split("\t")[0]: r.split("\t")[-1]
+        for r in page.locator("#asymmetry tbody").inner_text().splitlines()
+    }
+    assert re.fullmatch(r"L\u2212R [+-]?\d+\.\d deg", rows["eversion_at_contact_deg"]), rows
+    assert re.fullmatch(r"SI [+-]?\d+\.\d %", rows["stride_time_s"]), rows
     assert app.runner.error is None
 
 
@@ -148,7 +155,8 @@ def test_a_battery_step_runs_from_the_page(page: Any) -> None:
     )
     result = page.locator("#battery-result")
     assert result.get_attribute("data-state") == "invalid", "a walking client is not prone"
-    assert "not valid, redo" in result.inner_text() and "still" in result.inner_text()
+    text = result.inner_text()  # walking at the start; on a loaded machine also cut short
+    assert "not valid, redo" in text and ("still" in text or "shorter than the protocol" in text)
     assert "✗" in page.locator("#battery-step").inner_text()
     assert page.evaluate("window.gcStats.errors") == []
 

@@ -57,7 +57,8 @@ def test_demo_prints_its_url_and_serves(tmp_path: Path) -> None:
                 break
         assert url is not None
         with urllib.request.urlopen(url + "healthz", timeout=20) as response:
-            assert json.loads(response.read()) == {"clients": 0, "error": None}
+            health = json.loads(response.read())
+            assert health == {"clients": 0, "error": None, "frame_error": None, "frames_failed": 0}
         with urllib.request.urlopen(url, timeout=20) as response:
             assert "gaitchain demo" in response.read().decode()
         process.terminate()

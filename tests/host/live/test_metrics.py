@@ -5,6 +5,8 @@ import math
 from pathlib import Path
 
 import pytest
+from gaitchain.gait.summary import asymmetry as asymmetry_offline
+from gaitchain.gait.summary import medians
 from gaitchain.live.metrics import Asymmetry, FatigueTrend, Stride, TimingMetrics, combine
 from gaitchain.live.verdict import JsonFileVerdicts, parse_verdict, verdict_panel
 
@@ -24,9 +26,43 @@ def test_timing_metrics_and_combined_providers() -> None:
 def test_asymmetry_over_the_last_strides_per_side() -> None:
     asymmetry = Asymmetry(last_n=3)
     for value in (9.0, 1.0, 1.0, 1.0):  # the first left stride falls out of the window
-        asymmetry.add("left", {"x": value})
-    asymmetry.add("right", {"x": 3.0})
-    assert asymmetry.percent()["x"] == pytest.approx(100.0 * (1.0 - 3.0) / 2.0)
+        asymmetry.add("left", {"stride_time_s": value})
+    asymmetry.add("right", {"stride_time_s": 3.0})
+    shown = asymmetry.shown()["stride_time_s"]
+    assert shown == {"kind": "SI", "value": pytest.approx(100.0 * (1.0 - 3.0) / 2.0), "unit": "%"}
+
+
+def test_asymmetry_of_angles_is_the_difference_in_degrees_as_offline() -> None:
+    """Eversion at contact near 0 deg: +0.5 left, -0.5 right would be a symmetry index of 200 %;
+    the panel shows the 1.0 deg difference instead. Times keep the index; shares of the cycle
+    are a difference in percentage points. The numbers are `gait.summary.asymmetry`'s (what
+    `gaitchain analyze` writes) on the medians, so one outlying stride does not move them."""
+    asymmetry = Asymmetry(last_n=5)
+    left = [(0.4, 1.10, 61.0), (0.5, 1.12, 62.0), (0.6, 1.08, 60.0), (30.0, 1.10, 61.0)]
+    for eversion, stride, stance in left:
+        asymmetry.add(
+            "left",
+            {"eversion_at_contact_deg": eversion, "stride_time_s": stride, "stance_pct": stance},
+        )
+    for eversion, stride, stance in [(-0.5, 1.00, 60.0), (-0.4, 1.00, 60.0), (-0.6, 1.0, 60.0)]:
+        asymmetry.add(
+            "right",
+            {"eversion_at_contact_deg": eversion, "stride_time_s": stride, "stance_pct": stance},
+        )
+    shown = asymmetry.shown()
+    assert shown["eversion_at_contact_deg"] == {
+        "kind": "L-R",
+        "value": pytest.approx(1.05),
+        "unit": "deg",
+    }
+    assert shown["stance_pct"] == {"kind": "L-R", "value": pytest.approx(1.0), "unit": "% pts"}
+    assert shown["stride_time_s"]["kind"] == "SI"
+    offline = asymmetry_offline(
+        medians([{"stride_time_s": v} for _, v, _ in left]), {"stride_time_s": 1.0}
+    )
+    assert shown["stride_time_s"]["value"] == pytest.approx(
+        offline["stride_time_s"]["symmetry_index_pct"]
+    )
 
 
 def test_fatigue_trend_merges_bins_to_stay_bounded() -> None:

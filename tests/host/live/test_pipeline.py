@@ -224,7 +224,9 @@ def test_strides_on_both_sides_with_the_walkers_timing(run: Run) -> None:
         assert all(math.isfinite(r["cadence_spm"]) for r in mine)
     summary = run.hub.snapshot("summary")
     assert summary is not None
-    assert abs(summary["asymmetry_pct"]["stride_time_s"]) < 3.0, "healthy walker: symmetric"
+    stride_asymmetry = summary["asymmetry"]["stride_time_s"]
+    assert stride_asymmetry["kind"] == "SI" and stride_asymmetry["unit"] == "%"
+    assert abs(stride_asymmetry["value"]) < 3.0, "healthy walker: symmetric"
     assert summary["fatigue"]["left_stride_time_s"][1], "the fatigue trend has a point"
 
 

@@ -3,6 +3,7 @@ does not acknowledge frames gets at most `max_unacked` of them, and what waits f
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,8 +11,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 import tornado.websocket
-from gaitchain.live.hub import LiveHub
-from gaitchain.live.server import LiveServer, ServerConfig, check_binding
+from gaitchain.live.hub import ClientFeed, LiveHub
+from gaitchain.live.server import LiveServer, ServerConfig, _Client, check_binding
 
 
 def test_loopback_needs_no_token_and_the_network_needs_a_flag_and_a_token() -> None:
@@ -93,3 +94,66 @@ def test_unacknowledged_frames_stop_and_traces_are_decimated(
     assert waiting[-1] > 4.9 and waiting == sorted(waiting), "and still reaches the newest sample"
     assert late["decimations"] > 0 and late["wall_minus_host_s"] is not None  # type: ignore[operator]
     assert records == [True], "the record button reaches the pipeline"
+
+
+class _LockedFeed(ClientFeed):
+    """A feed that fails when read or written without its hub's lock held: the pipeline's
+    thread adds channels while the server's reads, so an unlocked read can meet a dict changing
+    size (the race that stopped the 30-minute run's server after 20 minutes)."""
+
+    hub: LiveHub | None = None
+
+    def __getattribute__(self, name: str) -> object:
+        hub = object.__getattribute__(self, "hub")
+        if name in ("traces", "strides", "snapshots") and hub is not None:
+            assert hub._lock.locked(), f"feed.{name} used without the hub's lock"  # pyright: ignore[reportPrivateUsage]
+        return object.__getattribute__(self, name)
+
+
+class _Handler:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def write_message(self, message: str) -> None:
+        self.sent.append(message)
+
+
+def _server_with_client(hub: LiveHub) -> tuple[LiveServer, _Handler]:
+    live = LiveServer(hub, ServerConfig(port=0), now_s=lambda: 10.0, on_record=lambda _: None)
+    feed = _LockedFeed(max_points=hub.max_points, max_strides=hub.max_strides)
+    with hub._lock:  # pyright: ignore[reportPrivateUsage]
+        hub._feeds.add(feed)  # pyright: ignore[reportPrivateUsage]
+    feed.hub = hub
+    handler = _Handler()
+    client = _Client(handler, feed)  # type: ignore[arg-type]
+    client.last_sent_s = time.monotonic()  # the heartbeat is not due: only news is sent
+    live.clients.add(client)
+    return live, handler
+
+
+def test_the_server_reads_a_feed_only_under_the_hubs_lock() -> None:
+    hub = LiveHub()
+    live, handler = _server_with_client(hub)
+    live._flush()  # pyright: ignore[reportPrivateUsage]
+    assert live.flush_error is None, live.flush_error
+    assert handler.sent == [], "nothing new, heartbeat not due"
+    t = np.arange(3, dtype=np.float64)
+    hub.publish_trace("pelvis_obliquity_deg", t, t)
+    hub.publish_strides([{"side": "left", "index": 0, "t_s": 1.0}])
+    live._flush()  # pyright: ignore[reportPrivateUsage]
+    assert live.flush_error is None, live.flush_error
+    (frame,) = [json.loads(m) for m in handler.sent]
+    assert frame["strides"] == [{"side": "left", "index": 0, "t_s": 1.0}]
+
+
+def test_a_frame_that_fails_is_reported_and_serving_goes_on() -> None:
+    hub = LiveHub()
+    live, handler = _server_with_client(hub)
+    t = np.arange(3, dtype=np.float64)
+    hub.publish_trace("pelvis_obliquity_deg", t, np.array([0.0, np.nan, 1.0]))
+    live._flush()  # pyright: ignore[reportPrivateUsage]
+    assert live.frames_failed == 1 and "ValueError" in str(live.flush_error)
+    hub.publish_strides([{"side": "right", "index": 3, "t_s": 2.0}])
+    hub.publish_trace("pelvis_obliquity_deg", t + 3.0, t)
+    live._flush()  # pyright: ignore[reportPrivateUsage]
+    assert [json.loads(m)["strides"][0]["index"] for m in handler.sent] == [3], "the next one"

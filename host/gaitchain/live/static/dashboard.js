@@ -124,12 +124,14 @@ function applySummary(summary) {
   document.getElementById("stride-count").textContent = `(${summary.strides} so far)`;
   const body = document.querySelector("#asymmetry tbody");
   body.replaceChildren();
-  for (const [name, pct] of Object.entries(summary.asymmetry_pct)) {
+  // times and lengths: symmetry index in %; angles and shares: left minus right in their unit
+  for (const [name, a] of Object.entries(summary.asymmetry)) {
     const tr = document.createElement("tr");
     cell(tr, name);
     cell(tr, fmt(summary.left[name], 2));
     cell(tr, fmt(summary.right[name], 2));
-    cell(tr, fmt(pct, 1));
+    const value = a.value === null ? "–" : (a.value > 0 ? "+" : "") + a.value.toFixed(1);
+    cell(tr, `${a.kind === "SI" ? "SI" : "L−R"} ${value} ${a.unit}`.trim(), "asym-" + a.kind);
     body.appendChild(tr);
   }
   for (const [name, [t, v]] of Object.entries(summary.fatigue)) {

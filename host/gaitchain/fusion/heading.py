@@ -7,9 +7,12 @@ the direction the walker goes, in its own earth frame:
   axis of their horizontal acceleration: on a side with a hip internal-rotation deficit the knee
   swings in a plane turned out and that axis leaves the walking direction by several degrees;
 - pelvis: its functional x axis, the walking direction by definition (see `alignment`);
-- thigh (and a shank or foot whose strides could not be found): the principal axis of its
-  horizontal acceleration over a couple of strides. A thigh has no still point to anchor its
-  displacement; on a side with a hip rotation fault that axis follows the thigh's turned swing.
+- thigh: stride by stride, its displacement anchored at the knee, whose velocity in the same
+  side's shank's mid-stance the corrected shank gives (`knee_direction`); thighs are therefore
+  done after the shanks;
+- a thigh without a shank on its side, and a shank or foot whose strides could not be found: the
+  principal axis of its horizontal acceleration over a couple of strides (on a side with a hip
+  rotation fault that axis follows the thigh's turned swing).
 That direction is the true walking direction plus the pod's heading offset and drift.
 The difference between a pod's estimate and the reference pod's (the pelvis) is therefore the
 relative heading error of the two filters; it changes slowly (drift), so it is taken where the
@@ -70,7 +73,8 @@ def walking_direction(
 
     Shank and foot: stride by stride, from the pod's displacement over each stride
     (`stride_direction`). Other segments: the pelvis's functional forward axis, the thigh's
-    principal axis of horizontal acceleration, over windows of `window_s` every `step_s`."""
+    principal axis of horizontal acceleration, over windows of `window_s` every `step_s` (a
+    thigh with a shank on its side is anchored at the knee instead, in `CommonHeading`)."""
     if pod.segment in STRIDE_LEVER_M:
         strides = stride_directions(
             pod.t_s,

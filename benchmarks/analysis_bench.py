@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/analysis_bench.py
 
-Three 10-minute walks (5 pods at 120 Hz, realistic sensor errors, random mounting): per-stride
+Four 10-minute walks (5 pods at 120 Hz, realistic sensor errors, random mounting): per-stride
 errors of the chain metrics against the same metrics computed from the truth (straight strides),
 and event timing. Then one hour of 5 pods at 120 Hz analysed on one core, against the bar (30 s)
 and real time. The events' comparison with gaitmap's detectors on motion-capture data is
@@ -28,7 +28,12 @@ BARS = {
     "pelvic_drop_deg": 1.0,
     "pelvic_obliquity_range_deg": 1.0,
 }
-WALKS = (("healthy", 201), ("left-hip-ir-deficit", 202), ("right-glute-med", 203))
+WALKS = (
+    ("healthy", 201),
+    ("left-hip-ir-deficit", 202),
+    ("right-glute-med", 203),
+    ("left-ankle-df-limit", 305),
+)
 
 
 def main() -> None:

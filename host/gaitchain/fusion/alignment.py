@@ -5,7 +5,8 @@ without assuming how the pod sits:
 - z: the vertical while the client stands quietly at the start of the recording (gravity in the
   sensor frame), which makes that standing posture the neutral one;
 - shank, foot and thigh: y is the flexion axis, the principal axis of the gyroscope while walking
-  (these segments turn mostly about it), signed so that x = y cross z points where the segment
+  (these segments turn mostly about it; a thigh whose swing is turned out later takes the knee's
+  hinge axis instead, `knee_axis`), signed so that x = y cross z points where the segment
   went in the first steps after standing. A shank's sign comes from its swing instead, its
   strongest sustained rotation, which turns the ankle forward (about -y); a foot's from push-off
   after every still stance, toes down (about +y): neither needs a clean start;

@@ -7,9 +7,12 @@ the direction the walker goes, in its own earth frame:
   axis of their horizontal acceleration: on a side with a hip internal-rotation deficit the knee
   swings in a plane turned out and that axis leaves the walking direction by several degrees;
 - pelvis: its functional x axis, the walking direction by definition (see `alignment`);
-- thigh (and a shank or foot whose strides could not be found): the principal axis of its
-  horizontal acceleration over a couple of strides. A thigh has no still point to anchor its
-  displacement; on a side with a hip rotation fault that axis follows the thigh's turned swing.
+- thigh: stride by stride, its displacement anchored at the knee, whose velocity in the same
+  side's shank's mid-stance the corrected shank gives (`knee_direction`); thighs are therefore
+  done after the shanks;
+- a thigh without a shank on its side, and a shank or foot whose strides could not be found: the
+  principal axis of its horizontal acceleration over a couple of strides (on a side with a hip
+  rotation fault that axis follows the thigh's turned swing).
 That direction is the true walking direction plus the pod's heading offset and drift.
 The difference between a pod's estimate and the reference pod's (the pelvis) is therefore the
 relative heading error of the two filters; it changes slowly (drift), so it is taken where the
@@ -27,6 +30,7 @@ from scipy.ndimage import median_filter
 from scipy.spatial.transform import Rotation
 
 from .alignment import walking_mask
+from .knee_direction import knee_headings
 from .stride_direction import SHANK_LEVER_M, stride_directions
 
 FloatArray = NDArray[np.float64]
@@ -69,7 +73,8 @@ def walking_direction(
 
     Shank and foot: stride by stride, from the pod's displacement over each stride
     (`stride_direction`). Other segments: the pelvis's functional forward axis, the thigh's
-    principal axis of horizontal acceleration, over windows of `window_s` every `step_s`."""
+    principal axis of horizontal acceleration, over windows of `window_s` every `step_s` (a
+    thigh with a shank on its side is anchored at the knee instead, in `CommonHeading`)."""
     if pod.segment in STRIDE_LEVER_M:
         strides = stride_directions(
             pod.t_s,
@@ -113,7 +118,10 @@ class CommonHeading:
 
     `estimate(pods)` with a dict of `PodHeadingInput`; results: `correction_rad_[name]` per sample
     of that pod (turn its orientation by this angle about the vertical: `corrected(name, quat)`),
-    and `straight_share_`, the share of walking windows that were straight enough to use.
+    `straight_share_`, the share of walking windows that were straight enough to use, and
+    `thigh_turn_rad_[name]` for every thigh anchored at its knee: the mean angle between the
+    principal axis of its horizontal acceleration and its stride direction (how far its swing is
+    turned out of the walking direction).
     """
 
     def __init__(
@@ -145,11 +153,21 @@ class CommonHeading:
         straight = turn_rate < np.radians(self.max_turn_rate_dps)
         self.straight_share_ = float(straight.mean())
         self.correction_rad_: dict[str, FloatArray] = {}
-        for name, pod in pods.items():
+        self.thigh_turn_rad_: dict[str, float] = {}
+        # thighs last: their heading is anchored on the same side's shank once that is corrected
+        for name in sorted(pods, key=lambda n: pods[n].segment == "thigh"):
+            pod = pods[name]
             if name == self.reference:
                 self.correction_rad_[name] = np.zeros_like(pod.t_s)
                 continue
-            t, direction = directions[name]
+            knee = self._knee_direction(name, pods, (ref_t, ref_dir))
+            t, direction = knee or directions[name]
+            if knee is not None:
+                # how far the thigh's swing is turned from the walking direction (the principal
+                # axis of its horizontal acceleration against its stride displacement)
+                axis_t, axis_direction = directions[name]
+                turned = wrap_rad(np.interp(t, axis_t, axis_direction) - direction)
+                self.thigh_turn_rad_[name] = float(np.angle(np.mean(np.exp(1j * turned))))
             # taken at the pod's own estimates where the reference went straight all along,
             # and unwrapped over those only: in turns the estimates are blurred and can jump by
             # more than half a turn, which would leave a full turn in the series
@@ -164,6 +182,34 @@ class CommonHeading:
             smooth = median_filter(difference, size=size, mode="nearest")
             self.correction_rad_[name] = -np.interp(pod.t_s, times, smooth)
         return self
+
+    def _knee_direction(
+        self, name: str, pods: dict[str, PodHeadingInput], reference: tuple[FloatArray, FloatArray]
+    ) -> tuple[FloatArray, FloatArray] | None:
+        """A thigh's walking direction in its own earth frame from its stride displacement
+        anchored at the knee (`knee_direction`), or None without a corrected shank on its side
+        or with fewer than MIN_STRIDES strides."""
+        thigh = pods[name]
+        shank_name = name.replace("thigh", "shank")
+        if thigh.segment != "thigh" or shank_name not in self.correction_rad_:
+            return None
+        shank = pods[shank_name]
+        times, headings = knee_headings(
+            thigh.t_s,
+            thigh.quat_wxyz,
+            thigh.acc_mps2,
+            thigh.gyr_radps,
+            thigh.sensor_to_segment,
+            shank.t_s,
+            self.corrected(shank_name, shank.quat_wxyz),
+            shank.gyr_radps,
+            shank.sensor_to_segment,
+            reference,
+            shank_rate_hz=shank.sampling_rate_hz,
+        )
+        if times.size < MIN_STRIDES:
+            return None
+        return times, np.interp(times, *reference) - headings
 
     def corrected(self, name: str, quat_wxyz: FloatArray) -> FloatArray:
         turn = Rotation.from_rotvec(np.outer(self.correction_rad_[name], [0.0, 0.0, 1.0]))

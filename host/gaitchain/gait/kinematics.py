@@ -23,6 +23,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from ..fusion.alignment import AlignmentError, SegmentAlignment
 from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
+from ..fusion.knee_axis import knee_aligned_thighs
 from ..fusion.orientation import VqfOrientation
 from ..io.recording import PodRecording, Recording
 
@@ -128,15 +129,18 @@ def common_kinematics(
         for name, (pod, quat, rows, _) in fused.items()
     }
     straight_share = float("nan")
+    knee_rows: dict[str, FloatArray] = {}
     if len(inputs) > 1:
         common = CommonHeading(reference).estimate(inputs)
         straight_share = common.straight_share_
         corrected = {name: common.corrected(name, inputs[name].quat_wxyz) for name in inputs}
+        knee_rows = knee_aligned_thighs(inputs, common.thigh_turn_rad_)
     else:
         corrected = {name: inputs[name].quat_wxyz for name in inputs}
     rotation: dict[str, FloatArray] = {}
     pods: dict[str, PodKinematics] = {}
-    for name, (pod, _, rows, quality) in fused.items():
+    for name, (pod, _, own_rows, quality) in fused.items():
+        rows = knee_rows.get(name, own_rows)
         sensor_to_world = resample_rotations(pod.t_s, corrected[name], grid).as_matrix()
         rotation[name] = sensor_to_world @ rows.T
         pods[name] = PodKinematics(pod, corrected[name], rows, quality)

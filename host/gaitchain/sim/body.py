@@ -24,6 +24,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import PchipInterpolator
+from scipy.ndimage import gaussian_filter1d
 
 from ..gait.angles import SIDES, rot_z, side_sign
 from .params import Walker
@@ -35,6 +36,8 @@ TOE_FOOT_FRACTION: Final = 0.75
 """The forefoot rocker (metatarsal heads) sits at this fraction of the foot length from the heel."""
 SWING_CLEARANCE_M: Final = 0.04
 _SENTINEL_S: Final = 2e9
+DF_LIMIT_SMOOTHING_S: Final = 0.02
+"""Standard deviation of the smoothing of a limited ankle's raised-heel pitch envelope."""
 REACH_FRACTION: Final = 0.999
 """Hip-to-ankle distance never exceeds this fraction of the leg length (knee flexion >= ~5 deg)."""
 SEGMENTS: Final = (
@@ -171,6 +174,7 @@ class _FootCurves:
                 faulty_ev.append(key)
             heading.append((to, feet.heading_rad[j]))
         self.pitch: PchipInterpolator | _Lowered = _pchip(pitch)
+        self.free_pitch: PchipInterpolator | _Lowered = self.pitch
         self.normal_eversion = _pchip([(t, np.radians(v)) for t, v in normal_ev])
         self.eversion = _pchip([(t, np.radians(v)) for t, v in faulty_ev])
         self.heading = _pchip(heading)
@@ -233,13 +237,17 @@ class Body:
                 faults.eversion_delay_pct,
             )
 
-    def foot(self, side: str, t_s: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Rotation and heel position of one foot."""
+    def foot(
+        self, side: str, t_s: FloatArray, *, free: bool = False
+    ) -> tuple[FloatArray, FloatArray]:
+        """Rotation and heel position of one foot; `free`: as a free ankle would put it (the
+        pitch not lowered by a dorsiflexion limit)."""
         feet = self.schedule.feet[side]
         curves = self.curves[side]
         foot_m = self.walker.body.foot_m
         toe_m = TOE_FOOT_FRACTION * foot_m
-        pitch = curves.pitch(t_s)
+        pitch_curve = curves.free_pitch if free else curves.pitch
+        pitch = pitch_curve(t_s)
         heading = curves.heading(t_s)
         eversion = curves.eversion(t_s)
         rotation = rot_z(heading) @ rot_y(-pitch) @ rot_x(side_sign(side) * eversion)
@@ -249,8 +257,8 @@ class Body:
         ho, to = feet.ho_s[j], feet.to_s[j]
 
         def toe_rocker(time: FloatArray, index: NDArray[np.intp]) -> tuple[FloatArray, FloatArray]:
-            theta = curves.pitch(time)
-            rate = curves.pitch(time, 1)
+            theta = pitch_curve(time)
+            rate = pitch_curve(time, 1)
             psi = feet.heading_rad[index]
             toe = heel_floor[index] + toe_m * np.stack([np.cos(psi), np.sin(psi), 0 * psi], -1)
             along = np.stack(
@@ -337,7 +345,14 @@ class Body:
         pelvis_yaw = path_heading + yaw
         pelvis_rotation = rot_z(pelvis_yaw) @ rot_x(obliquity) @ rot_y(tilt)
         feet = {side: self.foot(side, t_s) for side in SIDES}
-        origin[:, 2] = self._pelvis_height(t_s, origin, pelvis_rotation, feet)
+        # a heel raised early by a dorsiflexion limit is taken up by the knee, not by the pelvis
+        support = {
+            side: self.foot(side, t_s, free=True)
+            if self.curves[side].free_pitch is not self.curves[side].pitch
+            else feet[side]
+            for side in SIDES
+        }
+        origin[:, 2] = self._pelvis_height(t_s, origin, pelvis_rotation, feet, support)
         rotation = {"pelvis": pelvis_rotation}
         origins = {"pelvis": origin}
         for side in SIDES:
@@ -436,6 +451,7 @@ class Body:
         origin: FloatArray,
         pelvis_rotation: FloatArray,
         feet: dict[str, tuple[FloatArray, FloatArray]],
+        support: dict[str, tuple[FloatArray, FloatArray]],
     ) -> FloatArray:
         """Pelvis height from the supporting legs.
 
@@ -453,21 +469,20 @@ class Body:
         caps: list[FloatArray] = []
         for side in SIDES:
             footprints = self.schedule.feet[side]
-            foot_rotation, heel = feet[side]
-            ankle = self.ankle(foot_rotation, heel)
+            ankle = self.ankle(*feet[side])
+            support_ankle = self.ankle(*support[side])
             hip_offset = self._hip_offset(side, pelvis_rotation)
-            horizontal = np.linalg.norm((origin + hip_offset - ankle)[:, :2], axis=-1)
             scale = self.leg_scale[side]
             thigh_m, shank_m = body.thigh_m * scale, body.shank_m * scale
 
             def height_for(
                 knee_rad: FloatArray,
-                horizontal: FloatArray = horizontal,
-                ankle: FloatArray = ankle,
+                ankle: FloatArray,
                 hip_offset: FloatArray = hip_offset,
                 thigh_m: float = thigh_m,
                 shank_m: float = shank_m,
             ) -> FloatArray:
+                horizontal = np.linalg.norm((origin + hip_offset - ankle)[:, :2], axis=-1)
                 reach = np.sqrt(thigh_m**2 + shank_m**2 + 2 * thigh_m * shank_m * np.cos(knee_rad))
                 return (
                     ankle[:, 2]
@@ -485,9 +500,9 @@ class Body:
             since_ic = np.clip((t_s - ic) / blend_s, 0.0, 1.0)
             until_to = np.clip((to - t_s) / blend_s, 0.0, 1.0)
             weight = np.where(in_stance, _smoothstep(since_ic) * _smoothstep(until_to), 0.0)
-            weighted += weight * height_for(np.radians(knee_deg))
+            weighted += weight * height_for(np.radians(knee_deg), support_ankle)
             weights += weight
-            caps.append(height_for(np.full_like(t_s, np.radians(_KNEE_MIN_DEG * 0.8))))
+            caps.append(height_for(np.full_like(t_s, np.radians(_KNEE_MIN_DEG * 0.8)), ankle))
         height = weighted / np.maximum(weights, 1e-9)
         for cap in caps:
             height = _soft_min(height, cap, 0.004)
@@ -501,8 +516,14 @@ class Body:
         foot turns toes-down as much as the shank still advances. The foot's pitch is lowered by
         the excess (a few passes, as raising the heel moves the shank a little), and heel off
         moves to where the heel first has to rise.
+
+        A raised heel does not come down again before toe off: the foot's pitch is the running
+        minimum (most toes-down) of the free pitch lowered by the excess, so where the free
+        push-off catches up the foot goes on along it. That envelope is smoothed over
+        `DF_LIMIT_SMOOTHING_S` (a kink in pitch is a step in angular rate, a jolt at the heel):
+        the foot's angular rate stays continuous and its acceleration bounded.
         """
-        samples = 50
+        samples = 120
         for side in SIDES:
             deficit = self.walker.side(side).ankle_df_deficit_deg
             if not deficit:
@@ -514,15 +535,21 @@ class Body:
             dorsiflexion = self._dorsiflexion_deg(side, t.ravel()).reshape(t.shape)
             limit = dorsiflexion.max(axis=1, keepdims=True) - deficit
             curves = self.curves[side]
-            base = curves.pitch
+            base = curves.free_pitch
+            free = base(t.ravel()).reshape(t.shape)
+            spacing_s = float(np.median(t[:, 1] - t[:, 0]))
+            sigma = DF_LIMIT_SMOOTHING_S / max(spacing_s, 1e-6)
             lowered = np.zeros_like(t)
             nominal_ho = feet.ho_s[walking].copy()
             for _ in range(4):
                 lowered += np.radians(np.maximum(0.0, dorsiflexion - limit))
-                curves.pitch = _Lowered(
-                    base, _pchip(list(zip(t.ravel(), -lowered.ravel(), strict=True)))
-                )
-                rising = lowered > 1e-9
+                envelope = np.minimum.accumulate(free - lowered, axis=1)
+                correction = gaussian_filter1d(envelope - free, sigma, axis=1, mode="nearest")
+                # the foot is back on its free pitch by the next contact (also before a stand)
+                keys = list(zip(t.ravel(), correction.ravel(), strict=True))
+                keys += [(float(time), 0.0) for time in feet.ic_s[walking + 1]]
+                curves.pitch = _Lowered(base, _pchip(keys))
+                rising = correction < -1e-6
                 first = np.where(rising.any(axis=1), np.argmax(rising, axis=1), samples - 1)
                 earliest = t[np.arange(walking.size), np.maximum(first - 1, 0)]
                 feet.ho_s[walking] = np.minimum(nominal_ho, earliest)

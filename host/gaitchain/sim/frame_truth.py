@@ -17,6 +17,8 @@ from ..fusion import VqfOrientation
 from ..fusion.alignment import SegmentAlignment
 from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
 from ..fusion.imu_calibration import AccelerometerFit, find_static_holds
+from ..fusion.knee_axis import knee_aligned_thighs
+from ..gait.kinematics import segment_kinematics
 from ..signals import G_MPS2
 from .body import Body
 from .imu import PodSignals
@@ -67,6 +69,8 @@ PAIRS = (
     ("left_shank", "left_foot"),
     ("right_shank", "right_foot"),
 )
+THIGH_PAIRS = (("pelvis", "left_thigh"), ("pelvis", "right_thigh"))
+"""Scored too where the walk has thigh pods."""
 
 
 def alignment_errors(walk: SimulatedWalk) -> dict[str, float]:
@@ -76,6 +80,18 @@ def alignment_errors(walk: SimulatedWalk) -> dict[str, float]:
             .estimate(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz)
             .sensor_to_segment_,
             true_sensor_to_segment(walk.body, pod),
+        )
+        for pod in walk.pods
+    }
+
+
+def analysis_alignment_errors(walk: SimulatedWalk) -> dict[str, float]:
+    """Alignment errors of the segment rows `gaitchain analyze` uses: each pod's own alignment,
+    except thighs whose swing is turned out, which take the knee's axis (`fusion.knee_axis`)."""
+    pods = segment_kinematics(walk.recording()).pods
+    return {
+        pod.spec.name: rotation_angle_deg(
+            pods[pod.spec.name].sensor_to_segment, true_sensor_to_segment(walk.body, pod)
         )
         for pod in walk.pods
     }
@@ -103,12 +119,13 @@ def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict
             pod.spec.segment, pod.t_s, quat, pod.acc_mps2, pod.gyr_radps, rows, pod.spec.rate_hz
         )
     common = CommonHeading().estimate(inputs)
+    knee_rows = knee_aligned_thighs(inputs, common.thigh_turn_rad_)
     ours: dict[str, FloatArray] = {}
     alone: dict[str, FloatArray] = {}
     truth: dict[str, FloatArray] = {}
     for pod in walk.pods:
         name = pod.spec.name
-        forward = inputs[name].sensor_to_segment[0]
+        forward = knee_rows.get(name, inputs[name].sensor_to_segment)[0]
         for store, quat in (
             (ours, common.corrected(name, inputs[name].quat_wxyz)),
             (alone, inputs[name].quat_wxyz),
@@ -125,9 +142,10 @@ def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict
             error = wrap_rad(error - error[:200].mean())
         return float(np.degrees(np.sqrt(np.mean(error**2))))
 
+    pairs = [(a, b) for a, b in PAIRS + THIGH_PAIRS if a in truth and b in truth]
     return (
-        {f"{a}-{b}": rms(ours, a, b, remove_start=False) for a, b in PAIRS},
-        {f"{a}-{b}": rms(alone, a, b, remove_start=True) for a, b in PAIRS},
+        {f"{a}-{b}": rms(ours, a, b, remove_start=False) for a, b in pairs},
+        {f"{a}-{b}": rms(alone, a, b, remove_start=True) for a, b in pairs},
     )
 
 

@@ -4,6 +4,7 @@ from functools import cache
 
 import numpy as np
 from gaitchain.sim.body import Body
+from gaitchain.sim.imu import kinematics
 from gaitchain.sim.params import Walker
 from gaitchain.sim.plan import make_plan
 from gaitchain.sim.schedule import build_schedule
@@ -127,3 +128,36 @@ def test_foot_level_fault_adds_pronation_and_delays_it() -> None:
     # The fault delays the foot's roll on the floor; the truth is the foot relative to the shank,
     # which also moves, so the measured delay is the configured one within 40 %.
     assert 0.6 * faults.eversion_delay_pct < delay < 1.4 * faults.eversion_delay_pct
+
+
+def _peak_shank_motion(driver: str) -> dict[str, float]:
+    """Peaks of both shanks' and feet's specific force, jerk, angular rate and angular
+    acceleration as a pod sampling at 120 Hz would see them (no impacts, no noise)."""
+    body, _, _ = _walk(driver)
+    # up to 23.5 s: at 23.87 s the healthy pelvis itself drops onto a leg's reach cap (a 23 g
+    # peak at the shank), which the limited side's higher stance makes 20 % sharper
+    t_s = np.arange(11.0, 23.5, 1 / 120)
+    out: dict[str, float] = {}
+    for segment in ("left_shank", "right_shank", "left_foot", "right_foot"):
+        _, acc, gyr, _ = kinematics(body, segment, t_s, np.eye(3), np.zeros(3))
+        out[f"{segment} acc"] = float(np.linalg.norm(acc, axis=1).max())
+        out[f"{segment} jerk"] = float(np.linalg.norm(np.diff(acc, axis=0), axis=1).max())
+        out[f"{segment} gyr"] = float(np.linalg.norm(gyr, axis=1).max())
+        out[f"{segment} dgyr"] = float(np.linalg.norm(np.diff(gyr, axis=0), axis=1).max())
+    return out
+
+
+def test_ankle_dorsiflexion_limit_keeps_kinematics_smooth() -> None:
+    # the raised heel used to drop back when the free push-off caught up, and the pelvis vaulted
+    # on the raised ankle into the other leg's reach cap: a jolt of about 20 g and 17 rad/s on
+    # both shanks after every heel off
+    healthy = _peak_shank_motion("healthy")
+    limited = _peak_shank_motion("ankle-df-limit")
+    for name, value in limited.items():
+        assert value <= 1.15 * healthy[name], (name, value, healthy[name])
+    body, _, _ = _walk("ankle-df-limit")
+    feet = body.schedule.feet["left"]
+    for ho, to in zip(feet.ho_s, feet.to_s, strict=True):
+        if ho > 11.0 and to < 24.0:
+            pitch = body.curves["left"].pitch(np.linspace(ho, to, 100))
+            assert np.all(np.diff(pitch) < 1e-3), "the raised heel came down before toe off"

@@ -25,8 +25,10 @@ linear in the slope with breakpoints at the hull edges' slopes, and the centroid
 on each piece (Simpson's rule on products of linear functions).
 
 `ClockModel` is the streaming form (the newest `window_s` of exchanges, refitted at every exchange
-so drift changes are followed); `fit_clock_track` the offline form (a knot every `step_s`, each the
-centroid over the window centred on it, linear between knots). Sample times come only from device
+so drift changes are followed; exactly but cheaply: exchanges that cannot bind for any drift in
+range never reach the hull, and an exchange that cannot bind only moves the line's edge);
+`fit_clock_track` the offline form (a knot every `step_s`, each the centroid over the window
+centred on it, linear between knots). Sample times come only from device
 timestamps through these maps; arrival times never enter.
 """
 

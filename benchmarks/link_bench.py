@@ -3,6 +3,7 @@ inter-pod time alignment.
 
     .venv/bin/python benchmarks/link_bench.py [--minutes 10] [--rates 120 240]
     .venv/bin/python benchmarks/link_bench.py --clock [--minutes 60] [--rates 60] [--ppm 50]
+        [--save FILE.npz]
 
 Five virtual pods (the pod firmware on the emulated IMU, sampling one simulated walker, clocks up
 to +-50 ppm off) on a virtual BLE link (Bumble's LocalLink: real HCI, L2CAP, ATT, SMP), recorded
@@ -30,7 +31,10 @@ pods are compared pairwise on a 50 ms grid (p99 of the inter-pod error). The off
 journal's conversion to a recording (`fit_clock_track`). The peer is the textbook method: per 8 s
 the exchange with the smallest round trip, Theil-Sen on the round-trip midpoints over 15 minutes,
 fed the same exchanges in arrival order and mapping each chunk as it stood when the chunk was
-released. Xsens DOT's documented figures are printed beside.
+released. Xsens DOT's documented figures are printed beside. `--save` keeps every pod's exchanges
+(with the true time of each echo's reading), released sample stamps, their true times and live
+host times in an .npz, to replay through clock models offline (`gaitchain.sim.clock_session`
+generates sessions with the same statistics).
 """
 
 import os

@@ -3,6 +3,7 @@ inter-pod time alignment.
 
     .venv/bin/python benchmarks/link_bench.py [--minutes 10] [--rates 120 240]
     .venv/bin/python benchmarks/link_bench.py --clock [--minutes 60] [--rates 60] [--ppm 50]
+        [--save FILE.npz]
 
 Five virtual pods (the pod firmware on the emulated IMU, sampling one simulated walker, clocks up
 to +-50 ppm off) on a virtual BLE link (Bumble's LocalLink: real HCI, L2CAP, ATT, SMP), recorded
@@ -30,7 +31,10 @@ pods are compared pairwise on a 50 ms grid (p99 of the inter-pod error). The off
 journal's conversion to a recording (`fit_clock_track`). The peer is the textbook method: per 8 s
 the exchange with the smallest round trip, Theil-Sen on the round-trip midpoints over 15 minutes,
 fed the same exchanges in arrival order and mapping each chunk as it stood when the chunk was
-released. Xsens DOT's documented figures are printed beside.
+released. Xsens DOT's documented figures are printed beside. `--save` keeps every pod's exchanges
+(with the true time of each echo's reading), released sample stamps, their true times and live
+host times in an .npz, to replay through clock models offline (`gaitchain.sim.clock_session`
+generates sessions with the same statistics).
 """
 
 import os
@@ -227,7 +231,9 @@ def _pairwise_ms(
     return np.concatenate(pairs) * 1e3
 
 
-def clock_run(minutes: float, rate_hz: int, ppm: float, tmp: Path) -> bool:  # noqa: PLR0915
+def clock_run(  # noqa: PLR0915
+    minutes: float, rate_hz: int, ppm: float, tmp: Path, save: Path | None = None
+) -> bool:
     seconds = minutes * 60.0
     journal = tmp / f"clock-{rate_hz}.gcj"
 
@@ -270,6 +276,7 @@ def clock_run(minutes: float, rate_hz: int, ppm: float, tmp: Path) -> bool:  # n
     peer: list[FloatArray] = []
     offline: list[FloatArray] = []
     exchanges = 0
+    saved: dict[str, Any] = {}
     for spec in pods.specs:
         pid = spec.pod_id
         mine = [(t, c) for t, c in released if c.pod_id == pid]
@@ -278,6 +285,15 @@ def clock_run(minutes: float, rate_hz: int, ppm: float, tmp: Path) -> bool:  # n
         stream = recorder.assembler.stream(pid)
         assert stream.counters.reboots == 0 and len(stream.epochs) == 1
         exchanges += len(stream.epoch.exchanges)
+        if save is not None:
+            ex = np.array(stream.epoch.exchanges, dtype=np.float64)
+            saved[f"{pid:04x}_exchanges"] = ex
+            saved[f"{pid:04x}_exchange_truth_s"] = pods.t0_s + pods.pod(pid).true_time_s(ex[:, 1])
+            saved[f"{pid:04x}_taken_s"] = np.array([t for t, _ in mine])
+            saved[f"{pid:04x}_chunk_sizes"] = np.array([d.shape[0] for d in device], np.float64)
+            saved[f"{pid:04x}_device_us"] = np.concatenate(device)
+            saved[f"{pid:04x}_truth_s"] = truth
+            saved[f"{pid:04x}_live_s"] = np.concatenate([c.t_host_s for _, c in mine])
         taken = np.array([t for t, _ in mine])
         truths.append(truth)
         live.append(np.concatenate([c.t_host_s for _, c in mine]) - truth)
@@ -313,6 +329,9 @@ def clock_run(minutes: float, rate_hz: int, ppm: float, tmp: Path) -> bool:  # n
     xsens = "".join(f"{'-':>14}" for _ in windows[:2])
     xsens += "".join(f"{ms:14.1f}" for m, ms in XSENS_DOT_MS if m <= minutes)
     print(f"  {'Xsens DOT, documented':<42}" + xsens)
+    if save is not None:
+        np.savez_compressed(save, **saved)
+        print(f"  saved the exchanges and sample stamps to {save}")
     worst = float(np.max(_pairwise_ms(truths, live, grid)))
     result = p99(live)
     met = result <= 0.5
@@ -329,6 +348,7 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=None, help="10 (faults) or 60 (--clock)")
     parser.add_argument("--rates", type=int, nargs="+", default=None, help="120 240 or 60")
     parser.add_argument("--ppm", type=float, default=50.0, help="--clock: chip clocks +-ppm")
+    parser.add_argument("--save", type=Path, default=None, help="--clock: exchanges to an .npz")
     options = parser.parse_args()
     print("$ " + shlex.join([".venv/bin/python", "benchmarks/link_bench.py", *sys.argv[1:]]))
     print(f"(Python {sys.version.split()[0]})")
@@ -336,7 +356,7 @@ if __name__ == "__main__":
         if options.clock:
             for rate in options.rates or [60]:
                 print()
-                clock_run(options.minutes or 60.0, rate, options.ppm, Path(directory))
+                clock_run(options.minutes or 60.0, rate, options.ppm, Path(directory), options.save)
         else:
             for rate in options.rates or [120, 240]:
                 print()

@@ -160,7 +160,7 @@ class Pod:
         self._layout = p.FLAG_QUAT if orientation else 0
         record = p.record_bytes(self._layout)
         self.stream_link = self.out
-        self._batch = self._batch_length(record, rate_hz)
+        self._batch = self._batch_length(self.stream_link, record, rate_hz)
         words_per_sample = 3 if orientation else 2
         self.imu.configure(
             rate_hz,
@@ -190,10 +190,10 @@ class Pod:
         self.streaming = True
         self.stream_link.send(self._stream_config(0))
 
-    def _batch_length(self, record: int, rate_hz: int) -> int:
-        """Samples per batch: what one notification at the stream link's MTU holds (at most 18),
+    def _batch_length(self, link, record: int, rate_hz: int) -> int:
+        """Samples per batch: what one notification at `link`'s MTU holds (at most 18),
         capped to `max_batch_ms` at `rate_hz`; at least 1."""
-        batch = min(18, (min(self.stream_link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record)
+        batch = min(18, (min(link.mtu, 247) - 3 - p.SAMPLES_PREFIX_BYTES) // record)
         if self.max_batch_ms:
             batch = min(batch, self.max_batch_ms * rate_hz // 1000)
         return max(1, batch)
@@ -306,6 +306,10 @@ class Pod:
             self.backlog.answer(a, b, self._resend, self._unavailable(seq))
         else:
             self._answer(self.messages.reply(seq, a, self._command(a, b, c, seq)))
+            # the status characteristic says at once whether the pod streams: a host that
+            # connects right after another stopped it reads it to decide on START
+            self.link.set_status(self._status(self.status_seq))
+            self.status_seq += 1
 
     def _answer(self, message: memoryview) -> None:
         """Send an answer on the link the request came on; if the link is busy (ENOMEM), keep a
@@ -660,16 +664,19 @@ class Pod:
         )
 
     def _stream_config(self, seq: int) -> memoryview:
-        imu = self.imu
-        return self.messages.stream_config(
-            seq,
-            self.config["rate_hz"],
-            imu.acc_scale_mps2_per_lsb,
-            imu.gyr_scale_radps_per_lsb,
-            0.0,
-            self._layout,
-            self._batch,
-        )
+        """The stream in force while streaming; before `START` (or after `STOP`, or while
+        logging) the stream `START` would begin now: the configured rate and ranges' scales,
+        layout and batch length, so the reply is valid whenever the host asks."""
+        config = self.config
+        if self.streaming:
+            imu = self.imu
+            acc, gyr = imu.acc_scale_mps2_per_lsb, imu.gyr_scale_radps_per_lsb
+            layout, batch = self._layout, self._batch
+        else:
+            acc, gyr = self.imu.scales(config["acc_range_g"], config["gyr_range_dps"])
+            layout = p.FLAG_QUAT if config.get("stream_orientation", False) else 0
+            batch = self._batch_length(self.out, p.record_bytes(layout), config["rate_hz"])
+        return self.messages.stream_config(seq, config["rate_hz"], acc, gyr, 0.0, layout, batch)
 
     def _status(self, seq: int) -> memoryview:
         pct, mv = self.battery.read()

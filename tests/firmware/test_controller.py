@@ -143,6 +143,31 @@ def test_max_batch_caps_batches_in_time_and_applies_to_a_running_stream():
     assert [m for kind, _, m in rig.received() if kind == 2][-1][-1] == 1
 
 
+def _stream_configs(messages: list) -> list:
+    return [struct.unpack_from("<HfffBB", m, 8) for kind, _, m in messages if kind == 2]
+
+
+def test_stream_config_before_start_describes_the_stream_start_begins():
+    """GET_STREAM_CONFIG before START answers the scales, layout and batch length START will
+    use (it once answered scale 0, which the host rightly rejects)."""
+    rig = Rig()
+    rig.connect()
+    rig.write(9, 1, bytes([16]) + struct.pack("<H", 25))  # SET_MAX_BATCH 25 ms: 3 samples
+    rig.write(9, 2, bytes([10]))  # GET_STREAM_CONFIG
+    before = _stream_configs(rig.received())
+    rig.write(9, 3, bytes([1]))  # START
+    started = _stream_configs(rig.received())
+    assert len(before) == 1 and len(started) == 1
+    rate, acc, gyr, mag, content, batch = before[0]
+    assert (rate, mag, content, batch) == (120, 0.0, 0, 3)
+    assert abs(acc - 0.488 * 9.80665e-3) < 1e-9 and abs(gyr - 70e-3 * 3.14159265 / 180) < 1e-8
+    assert before == started
+    rig.write(9, 4, bytes([2]))  # STOP: still the stream a START would begin
+    rig.received()
+    rig.write(9, 5, bytes([10]))
+    assert _stream_configs(rig.received()) == started
+
+
 def test_busy_link_keeps_batches_and_catches_up():
     rig = Rig()
     rig.connect()

@@ -15,6 +15,9 @@ A chip module (today `lsm6dsv16x`; LSM6DSOX, ICM-42688-P and BMI270 to come) pro
   INT1 rises when `watermark_words` words are unread. Sets `acc_scale_mps2_per_lsb`,
   `gyr_scale_radps_per_lsb` and `ticks_per_sample` (chip timestamp ticks per sample at the
   nominal `TICK_HZ`, a class attribute).
+- `scales(acc_range_g, gyr_range_dps) -> (acc, gyr)`: the `acc_scale_mps2_per_lsb` and
+  `gyr_scale_radps_per_lsb` that `configure` with those ranges sets, without touching the chip
+  (ValueError for a range it cannot do), so a pod can describe its stream before it starts.
 - `read_fifo(buf) -> n`: copies the n oldest unread words (as many as are unread and fit) into
   buf[0:7n] and sets `overrun` (True if the FIFO lost words since the previous call; `overruns`
   counts such calls). Without heap allocation once a buffer has been seen, so the sampler can

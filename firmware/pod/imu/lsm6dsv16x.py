@@ -195,6 +195,20 @@ class Lsm6dsv16x:
         self.ticks_per_sample = self.TICK_HZ // rate_hz
         self.overrun = False
 
+    def scales(self, acc_range_g: int, gyr_range_dps: int) -> tuple:
+        """(m/s^2 per LSB, rad/s per LSB) that `configure` with these ranges will set, without
+        touching the chip (a stream's scales before it starts)."""
+        if acc_range_g not in _ACC_RANGES_G:
+            raise ValueError("accelerometer range %r g is not 2, 4, 8 or 16" % (acc_range_g,))
+        if gyr_range_dps not in _GYR_RANGES_DPS:
+            raise ValueError(
+                "gyroscope range %r dps is not 125, 250, 500, 1000, 2000 or 4000" % (gyr_range_dps,)
+            )
+        return (
+            _ACC_MG_PER_LSB[_ACC_RANGES_G.index(acc_range_g)] * _MPS2_PER_MG,
+            _GYR_MDPS_PER_LSB[_GYR_RANGES_DPS.index(gyr_range_dps)] * _RADPS_PER_MDPS,
+        )
+
     def configure_logging(self, rate_hz: int, acc_range_g: int, watermark_words: int) -> None:
         """The accelerometer alone, in low-power mode 1 (OP_MODE_XL 100b, table 52: two-sample
         average, up to 240 Hz), through the FIFO with a timestamp every 32 samples; the

@@ -9,10 +9,11 @@ refuses them, so sessions share one lock), subscribe to the data characteristic,
 `GET_INFO` (so a reboot is seen before anything else of the new boot), pair if the pod answers
 `NOT_BONDED` and pairing is allowed, cap the batch length when `max_batch_ms` is given
 (`SET_MAX_BATCH`; 0 lifts a cap; None, the default, sends nothing and the batches fill the MTU
-unless an earlier host capped them this boot; a pod older than protocol 1.3 answers
-`UNSUPPORTED` and keeps MTU-sized batches, which the session logs and shows), `START` if the pod
-is not streaming, ask `GET_STREAM_CONFIG` (the scales). A reply or an answer lost on the air is
-asked for again (`START` is not repeated: the pod's status says whether it started). Then report
+unless an earlier host capped them this boot; `Recorder` sends 0, `RECORD_MAX_BATCH_MS`; a pod
+older than protocol 1.3 answers `UNSUPPORTED` and keeps MTU-sized batches, which the session
+logs and shows), `START` if the pod is not streaming, ask `GET_STREAM_CONFIG` (the scales). A
+reply or an answer lost on the air is asked for again (`START` is not repeated: the pod's status
+says whether it started). Then report
 the link up, and when it drops report it down and reconnect with back-off (`backoff_s` doubling to
 `backoff_max_s`).
 
@@ -69,6 +70,9 @@ log = logging.getLogger(__name__)
 _REPLY_TYPE = 10
 _PING_TYPE = 5
 _ANSWER_TRIES = 3
+RECORD_MAX_BATCH_MS = 0
+"""`Recorder`'s `SET_MAX_BATCH` on every connect: 0, the pod's own default (no cap: batches fill
+the MTU), so a cap an earlier live session left on the pod does not carry into a recording."""
 
 
 class PodLinkError(Exception):
@@ -254,8 +258,8 @@ class PodSession:
         streaming = isinstance(status, Status) and bool(status.flags & StatusFlags.STREAMING)
         if not streaming:
             await self._start(client)
-        # asked once streaming: before START a pod has no scales yet, and the STREAM_CONFIG that
-        # START sends can be lost on the air
+        # asked after START too: the STREAM_CONFIG that START sends can be lost on the air (a pod
+        # answers at any time; firmware before this fix answered zero scales until START)
         await self._ask(CommandCode.GET_STREAM_CONFIG, MessageType.STREAM_CONFIG)
         self.state.connects += 1
         self.sink.link_up(self.pod_id, self.now_s())
@@ -484,7 +488,10 @@ class Recorder:
         self.backend = backend
         self.pair = pair
         self.poll_interval_s = poll_interval_s
-        self.session_options = session_options or {}
+        self.session_options: dict[str, Any] = {
+            "max_batch_ms": RECORD_MAX_BATCH_MS,
+            **(session_options or {}),
+        }
         self.stream_options = stream_options or {}
         self.on_samples = on_samples
         self.assembler: StreamAssembler | None = None

@@ -64,6 +64,13 @@ LossReason = Literal["unavailable", "timeout", "reboot", "end"]
 SEQ_MODULUS: Final = 1 << 32
 _HALF: Final = 1 << 31
 _ECHO_RESET_S: Final = 1.0
+STARTUP_PING_INTERVAL_S: Final = 0.05
+STARTUP_PING_S: Final = 300.0
+PING_INTERVAL_S: Final = 0.5
+"""`PodStream`'s ping schedule: every 50 ms for the first 5 minutes of an epoch, then every
+0.5 s. The clock model's error where samples are mapped (at the newest exchange, not in the middle
+of its window) shrinks about in proportion to the exchanges in its window, and the first minutes
+set the drift it extrapolates with; `tests/host/stream/test_clock_replay.py` replays an hour."""
 
 log = logging.getLogger(__name__)
 
@@ -237,9 +244,9 @@ class PodStream:
         reset_window_batches: int = 1024,
         start_backfill_batches: int = 256,
         settle_s: float = 0.5,
-        ping_interval_s: float = 1.0,
-        startup_ping_interval_s: float = 0.1,
-        startup_ping_s: float = 120.0,
+        ping_interval_s: float = PING_INTERVAL_S,
+        startup_ping_interval_s: float = STARTUP_PING_INTERVAL_S,
+        startup_ping_s: float = STARTUP_PING_S,
         ping_timeout_s: float = 5.0,
         clock_wait_s: float = 30.0,
         clock_factory: Callable[[], ClockModel] = ClockModel,

@@ -25,8 +25,10 @@ linear in the slope with breakpoints at the hull edges' slopes, and the centroid
 on each piece (Simpson's rule on products of linear functions).
 
 `ClockModel` is the streaming form (the newest `window_s` of exchanges, refitted at every exchange
-so drift changes are followed); `fit_clock_track` the offline form (a knot every `step_s`, each the
-centroid over the window centred on it, linear between knots). Sample times come only from device
+so drift changes are followed; exactly but cheaply: exchanges that cannot bind for any drift in
+range never reach the hull, and an exchange that cannot bind only moves the line's edge);
+`fit_clock_track` the offline form (a knot every `step_s`, each the centroid over the window
+centred on it, linear between knots). Sample times come only from device
 timestamps through these maps; arrival times never enter.
 """
 
@@ -77,8 +79,52 @@ def lower_hull(x: FloatArray, y: FloatArray) -> IndexArray:
     return index
 
 
+def binding_candidates(dx: FloatArray, y: FloatArray, max_slope: float) -> IndexArray:
+    """Indices of the points that can bind ``min_i(y_i - c·dx_i)`` for some ``|c| <= max_slope``
+    (`dx` strictly increasing). Point i cannot when another is at or below it for every such c:
+    a later j with ``y_j + max_slope·dx_j <= y_i + max_slope·dx_i`` or an earlier k with
+    ``y_k - max_slope·dx_k <= y_i - max_slope·dx_i``. Two running minima, O(n); in a window of
+    jittered exchanges only the few that were quick for their neighbourhood remain, so the hull
+    and the fit cost little however many exchanges the window holds."""
+    keep = np.ones(dx.shape[0], dtype=bool)
+    right = y + max_slope * dx
+    keep[:-1] = right[:-1] < np.minimum.accumulate(right[::-1])[::-1][1:]
+    left = y - max_slope * dx
+    keep[1:] &= left[1:] < np.minimum.accumulate(left)[:-1]
+    return np.nonzero(keep)[0]
+
+
+def _envelope_hull(dx: FloatArray, y: FloatArray, max_slope: float) -> IndexArray:
+    """Vertices of the lower hull of the points that can bind (`binding_candidates`)."""
+    candidates = binding_candidates(dx, y, max_slope)
+    return candidates[lower_hull(dx[candidates], y[candidates])]
+
+
 def _edge_slopes(x: FloatArray, y: FloatArray) -> FloatArray:
     return np.diff(y) / np.diff(x)
+
+
+class _Support(NamedTuple):
+    """What a feasible fit rests on: the hull vertices that bind (absolute x), and the slopes at
+    which the band's edges bend (hull edge slopes and the ends of the feasible slope range), none
+    of which depends on where the line is evaluated."""
+
+    up_x_s: FloatArray
+    up_hi_s: FloatArray
+    down_x_s: FloatArray
+    down_lo_s: FloatArray
+    slopes: FloatArray
+
+    def half_range_s(self, x_eval_s: float) -> float:
+        """Half the range of values the feasible lines take at `x_eval_s`."""
+        upper = np.min(
+            self.up_hi_s[:, None] - np.multiply.outer(self.up_x_s - x_eval_s, self.slopes), axis=0
+        )
+        lower = np.max(
+            self.down_lo_s[:, None] - np.multiply.outer(self.down_x_s - x_eval_s, self.slopes),
+            axis=0,
+        )
+        return 0.5 * (float(np.max(upper)) - float(np.min(lower)))
 
 
 def fit_bounded_line(
@@ -90,12 +136,19 @@ def fit_bounded_line(
     to ``[-max_slope, max_slope]``. With one exchange the slope is 0 and the value the middle of its
     bounds.
     """
+    return _fit_with_support(x_s, lo_s, hi_s, x_eval_s, max_slope)[0]
+
+
+def _fit_with_support(
+    x_s: FloatArray, lo_s: FloatArray, hi_s: FloatArray, x_eval_s: float, max_slope: float
+) -> tuple[LineFit, _Support | None]:
+    """`fit_bounded_line` and, when the bounds are consistent, its `_Support`."""
     if x_s.shape[0] < 2:
         upper, lower = float(np.min(hi_s)), float(np.max(lo_s))
-        return LineFit(0.5 * (upper + lower), 0.0, 0.5 * (upper - lower), upper - lower)
+        return LineFit(0.5 * (upper + lower), 0.0, 0.5 * (upper - lower), upper - lower), None
     dx = x_s - x_eval_s
-    up = lower_hull(dx, hi_s)  # U(c) = min_i(hi_i - c dx_i) binds only on these
-    down = lower_hull(dx, -lo_s)  # L(c) = max_j(lo_j - c dx_j) binds only on these
+    up = _envelope_hull(dx, hi_s, max_slope)  # U(c) = min_i(hi_i - c dx_i) binds only on these
+    down = _envelope_hull(dx, -lo_s, max_slope)  # L(c) = max_j(lo_j - c dx_j) binds only here
     dx_up, hi_up = dx[up], hi_s[up]
     dx_down, lo_down = dx[down], lo_s[down]
     breaks = np.concatenate(
@@ -113,7 +166,7 @@ def fit_bounded_line(
     best = int(np.argmax(width))
     if width[best] < 0.0:
         value = 0.5 * float(upper[best] + lower[best])
-        return LineFit(value, float(breaks[best]), math.inf, float(width[best]))
+        return LineFit(value, float(breaks[best]), math.inf, float(width[best])), None
     feasible = np.nonzero(width >= 0.0)[0]
     first, last = int(feasible[0]), int(feasible[-1])
     slopes = [float(c) for c in breaks[first : last + 1]]
@@ -128,22 +181,23 @@ def fit_bounded_line(
     c = np.asarray(slopes)
     upper, lower = envelopes(c)
     half_range = 0.5 * (float(np.max(upper)) - float(np.min(lower)))
+    support = _Support(dx_up + x_eval_s, hi_up, dx_down + x_eval_s, lo_down, c)
     if c.shape[0] < 2 or float(c[-1] - c[0]) <= 0.0:
-        return LineFit(
-            0.5 * float(upper[0] + lower[0]), float(c[0]), half_range, float(width[best])
-        )
+        fit = LineFit(0.5 * float(upper[0] + lower[0]), float(c[0]), half_range, float(width[best]))
+        return fit, support
     w = np.maximum(upper - lower, 0.0)
     mid = 0.5 * (upper + lower)
     step = np.diff(c)
     w_mid = 0.5 * (w[:-1] + w[1:])
     area = float(np.sum(step * w_mid))
     if area <= 0.0:  # the feasible set is a segment: take its middle
-        return LineFit(float(np.mean(mid)), float(np.mean(c)), half_range, float(width[best]))
+        fit = LineFit(float(np.mean(mid)), float(np.mean(c)), half_range, float(width[best]))
+        return fit, support
     mid_mid = 0.5 * (mid[:-1] + mid[1:])
     c_mid = 0.5 * (c[:-1] + c[1:])
     value = float(np.sum(step * (w[:-1] * mid[:-1] + 4 * w_mid * mid_mid + w[1:] * mid[1:]))) / 6
     slope = float(np.sum(step * (w[:-1] * c[:-1] + 4 * w_mid * c_mid + w[1:] * c[1:]))) / 6
-    return LineFit(value / area, slope / area, half_range, float(width[best]))
+    return LineFit(value / area, slope / area, half_range, float(width[best])), support
 
 
 def _worst_exchange(
@@ -212,7 +266,7 @@ class ClockModel:
         max_drift_ppm: float = 200.0,
         outlier_us: float = 2000.0,
         device_resolution_us: float = 25.0,
-        ready_uncertainty_us: float = 500.0,
+        ready_uncertainty_us: float = 250.0,
         min_exchanges: int = 3,
     ) -> None:
         self.window_s = window_s
@@ -238,6 +292,8 @@ class ClockModel:
         self._edge_x_s = 0.0
         self._edge_y_s = 0.0
         self._slope = 0.0
+        self._support: _Support | None = None
+        self._oldest_binding_x_s = 0.0
 
     def update(self, host_send_s: float, device_us: float, host_receive_s: float) -> Self:
         """Add one exchange and refit. Exchanges come in device-time order (one boot of one pod)."""
@@ -261,11 +317,13 @@ class ClockModel:
                 )
             self._lo[last] = max(self._lo[last], lo)  # same device tick: keep the tighter bounds
             self._hi[last] = min(self._hi[last], hi)
+            self._support = None
         else:
             self._append(x, lo, hi)
         while self._x[self._start] < x - self.window_s:
             self._start += 1
-        self._refit()
+        if not self._shift_edge():
+            self._refit()
         return self
 
     def to_host_s(self, device_us: ArrayLike) -> FloatArray:
@@ -311,6 +369,29 @@ class ClockModel:
         self._end -= 1
         self.n_rejected_ += 1
 
+    def _shift_edge(self) -> bool:
+        """The refit's shortcut, exact: when no exchange that bound the last fit has left the
+        window and the newest exchange cannot bind (an older one in the window is at least as
+        tight for every slope in range), the feasible set and its centroid line are unchanged;
+        only the edge moves to the newest exchange and the uncertainty is re-read there. Most
+        exchanges take this path, so a refit per exchange stays cheap at any window length."""
+        support = self._support
+        if support is None or self._x[self._start] > self._oldest_binding_x_s:
+            return False
+        x = self._x[self._start : self._end]
+        newest = float(x[-1])
+        reach = self.max_drift_ppm * _US * (newest - x[:-1])
+        if not (
+            self._hi[self._end - 1] >= float(np.min(self._hi[self._start : self._end - 1] + reach))
+            and self._lo[self._end - 1]
+            <= float(np.max(self._lo[self._start : self._end - 1] - reach))
+        ):
+            return False
+        self._edge_y_s += self._slope * (newest - self._edge_x_s)
+        self._edge_x_s = newest
+        self._finish(support.half_range_s(newest))
+        return True
+
     def _refit(self) -> None:
         max_slope = self.max_drift_ppm * _US
         while True:
@@ -318,17 +399,25 @@ class ClockModel:
             lo = self._lo[self._start : self._end]
             hi = self._hi[self._start : self._end]
             edge = float(x[-1])
-            fit = fit_bounded_line(x, lo, hi, edge, max_slope)
+            fit, support = _fit_with_support(x, lo, hi, edge, max_slope)
             if fit.width_s >= -self.outlier_us * _US or x.shape[0] <= 2:
                 break
             self._drop(_worst_exchange(x, lo, hi, fit, max_slope))
+        self._support = support
+        if support is not None:
+            self._oldest_binding_x_s = min(float(support.up_x_s[0]), float(support.down_x_s[0]))
         self._edge_x_s, self._edge_y_s, self._slope = edge, fit.value_s, fit.slope
-        line = fit.value_s + fit.slope * (x - edge)
-        self.n_exchanges_ = int(x.shape[0])
-        self.uncertainty_us_ = fit.half_range_s / _US
-        self.residual_us_ = float(np.sqrt(np.mean((0.5 * (lo + hi) - line) ** 2))) / _US
         self.drift_ppm_ = (1.0 / (1.0 + fit.slope) - 1.0) / _US
         self.offset_s_ = float(self.to_host_s(np.zeros(1))[0])
+        self._finish(fit.half_range_s)
+
+    def _finish(self, half_range_s: float) -> None:
+        x = self._x[self._start : self._end]
+        mid = 0.5 * (self._lo[self._start : self._end] + self._hi[self._start : self._end])
+        line = self._edge_y_s + self._slope * (x - self._edge_x_s)
+        self.n_exchanges_ = int(x.shape[0])
+        self.uncertainty_us_ = half_range_s / _US
+        self.residual_us_ = float(np.sqrt(np.mean((mid - line) ** 2))) / _US
         if (
             not self.ready_
             and self.n_exchanges_ >= self.min_exchanges

@@ -456,8 +456,8 @@ def test_ping_schedule_fast_at_the_start_of_each_boot() -> None:
             now.t += 0.02
         return count
 
-    assert pings_between(100.0, 101.0) == 10
-    assert pings_between(221.0, 231.0) == 10  # one a second after the first 2 minutes
+    assert pings_between(100.0, 101.0) == 20  # every 50 ms for the first 5 minutes
+    assert pings_between(401.0, 411.0) == 20  # then two a second
     s.receive(info(1), now.t)
     s.receive(info(2), now.t)  # a reboot: the new clock model needs fast pings again
-    assert pings_between(231.0, 232.0) == 10
+    assert pings_between(411.0, 412.0) == 20

@@ -133,6 +133,30 @@ def test_asymmetric_jitter_does_not_bias_the_fit() -> None:
     assert np.max(np.abs(error_ms)) < 0.5
 
 
+def test_streaming_model_matches_a_fresh_fit_of_its_window_after_every_exchange() -> None:
+    """Most updates take the shortcut (the newest exchange cannot bind, no binding one left the
+    window); the line and the uncertainty must still be exactly those of a fit from scratch."""
+    rng = np.random.default_rng(7)
+    clock = DeviceClock(4e6, -17.0)
+    sent = np.concatenate((np.arange(0.0, 60.0, 0.05), np.arange(60.0, 700.0, 0.5)))
+    ex = _exchanges(clock, sent, rng.uniform(0, 0.03, sent.size), rng.uniform(0, 0.03, sent.size))
+    model = ClockModel(window_s=120.0)
+    slack = model.device_resolution_us * 1e-6
+    for i, (s, d, r) in enumerate(zip(*ex, strict=True)):
+        model.update(float(s), float(d), float(r))
+        if i < 3 or i % 7:
+            continue
+        x = (ex[1][: i + 1] - ex[1][0]) * 1e-6
+        keep = x >= x[-1] - 120.0
+        lo = ex[0][: i + 1][keep] - ex[0][0] - x[keep] - slack
+        hi = ex[2][: i + 1][keep] - ex[0][0] - x[keep] + slack
+        fit = fit_bounded_line(x[keep], lo, hi, float(x[-1]), 200e-6)
+        mapped = float(model.to_host_s(np.array([d]))[0]) - float(ex[0][0]) - x[-1]
+        assert mapped == pytest.approx(fit.value_s, abs=1e-12)
+        assert model.uncertainty_us_ == pytest.approx(fit.half_range_s * 1e6, abs=1e-6)
+        assert model.n_exchanges_ == int(np.sum(keep))
+
+
 def test_contradicting_exchange_is_dropped() -> None:
     rng = np.random.default_rng(4)
     clock = DeviceClock(2e7, 20.0)

@@ -52,6 +52,7 @@ LR_METRICS: Final = (
     ("ankle_dorsiflexion_peak_stance_deg", "dorsiflexion peak"),
     ("pelvic_drop_deg", "pelvic drop"),
     ("stance_pct", "stance %"),
+    ("heel_off_stance_pct", "heel off % stance"),
 )
 CYCLE_ANGLES: Final = (
     ("tibial_internal_rotation_deg", "tibial internal rotation (deg)"),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from gaitchain.cli import main
 from gaitchain.gait.analysis import Analysis, analyze
+from gaitchain.gait.strides import Stride, temporal_metrics
 from gaitchain.io.recording import Recording
 from gaitchain.sim.analysis_truth import StrideErrors, stride_errors, truth_events
 from gaitchain.sim.params import ImuErrors
@@ -99,6 +100,34 @@ def test_a_hip_internal_rotation_deficit_shows_on_its_side() -> None:
     assert measured > 1.0 and abs(measured - true) < 3.0, (measured, true)
     healthy, _ = _left_minus_right(*_scored("healthy", 21), key)
     assert abs(healthy) < 1.0, healthy
+
+
+def _median_heel_off_pct(analysis: Analysis, side: str) -> float:
+    values = [row["heel_off_stance_pct"] for row in analysis.straight_rows(side)]
+    return float(np.median([v for v in values if isinstance(v, float) and np.isfinite(v)]))
+
+
+def test_a_limited_ankle_lifts_its_heel_earlier_in_stance() -> None:
+    # the limited ankle cannot follow the shank over the foot, so once the heel is free its
+    # rise gets going faster: the foot's still stretch ends earlier in stance on that side only
+    limited = _scored("left-ankle-df-limit", 24)[0]
+    healthy = _scored("healthy", 21)[0]
+    for analysis in (limited, healthy):
+        for side in ("left", "right"):
+            assert 45.0 < _median_heel_off_pct(analysis, side) < 75.0, side
+    gap = _median_heel_off_pct(limited, "left") - _median_heel_off_pct(limited, "right")
+    assert gap < -1.5, gap
+    assert abs(_median_heel_off_pct(healthy, "left") - _median_heel_off_pct(healthy, "right")) < 0.5
+
+
+def test_heel_off_share_of_stance_is_null_without_a_heel_off_inside_the_stance() -> None:
+    def share(heel_off_s: float) -> float:
+        stride = Stride("left", 0, 0, 10.0, 10.1, heel_off_s, 10.6, 11.0)
+        return temporal_metrics(stride, None)["heel_off_stance_pct"]
+
+    assert share(10.3) == pytest.approx(50.0)
+    assert np.isnan(share(float("nan")))
+    assert np.isnan(share(10.7)), "after final contact"
 
 
 def test_the_document_has_the_stable_keys_and_is_strict_json() -> None:

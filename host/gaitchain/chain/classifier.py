@@ -74,6 +74,7 @@ INFO: Final = {
         (
             "lunge.tibial_inclination_deg.{side}",
             "walk.ankle_dorsiflexion_peak_stance_deg.{side}",
+            "walk.heel_rise_stance_pct.{side}",
             "walk.heel_off_stance_pct.{side}",
             "walk.stance_pct.{side}",
             "walk.peak_pronation_stance_pct.{side}",
@@ -82,7 +83,7 @@ INFO: Final = {
         "stretching the plantar fascia at push-off",
         (
             "weight-bearing lunge",
-            "walking peak dorsiflexion, heel-off timing and stance time",
+            "walking peak dorsiflexion, heel-rise timing and stance time",
         ),
     ),
     "foot-level": DriverInfo(

@@ -29,6 +29,7 @@ WALK_METRICS: Final = (
     "pelvic_drop_deg",
     "stance_pct",
     "heel_off_stance_pct",
+    "heel_rise_stance_pct",
 )
 """Per-side walking medians used as features."""
 

@@ -8,7 +8,7 @@ strike, which fixes the sign whatever way the pod was strapped on. Per stance:
   `HEEL_OFF_RADPS` before it first passes `PUSH_OFF_RADPS` after mid-stance (the still
   stretch's middle). The still stretch itself ends wherever the foot turns about any axis: a
   foot that twists in late stance (a hip short of rotation) would read as lifting its heel
-  up to a fifth of stance early;
+  about a sixth of stance early;
 - initial contact: the heel lands and stops the swing's toes-up rotation: the last rise of the
   sagittal rate through zero before the slap, the toes-down peak before foot flat (linearly
   interpolated between samples);

@@ -74,12 +74,17 @@ INFO: Final = {
         (
             "lunge.tibial_inclination_deg.{side}",
             "walk.ankle_dorsiflexion_peak_stance_deg.{side}",
+            "walk.heel_rise_stance_pct.{side}",
+            "walk.heel_off_stance_pct.{side}",
             "walk.stance_pct.{side}",
             "walk.peak_pronation_stance_pct.{side}",
         ),
         "the heel rises early and the midfoot collapses to find the missing dorsiflexion, "
         "stretching the plantar fascia at push-off",
-        ("weight-bearing lunge", "walking peak dorsiflexion and stance time"),
+        (
+            "weight-bearing lunge",
+            "walking peak dorsiflexion, heel-rise timing and stance time",
+        ),
     ),
     "foot-level": DriverInfo(
         "foot-level (structure and control)",

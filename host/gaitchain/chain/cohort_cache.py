@@ -35,7 +35,7 @@ def walk_summary(analysis_json: dict[str, Any]) -> WalkSummary:
 
 def subject_walk_summary(subject: Subject, minutes: float) -> WalkSummary:
     walk = simulate_walk(subject.walk_config(minutes))
-    return walk_summary(analyze(walk.recording()).to_json())
+    return walk_summary(analyze(walk.recording()).to_json(drivers=False))
 
 
 def cohort_key(seed: int, variation: float, minutes: float) -> str:

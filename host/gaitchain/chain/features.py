@@ -28,6 +28,8 @@ WALK_METRICS: Final = (
     "ankle_dorsiflexion_peak_stance_deg",
     "pelvic_drop_deg",
     "stance_pct",
+    "heel_off_stance_pct",
+    "heel_rise_stance_pct",
 )
 """Per-side walking medians used as features."""
 

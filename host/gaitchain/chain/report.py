@@ -52,6 +52,8 @@ LR_METRICS: Final = (
     ("ankle_dorsiflexion_peak_stance_deg", "dorsiflexion peak"),
     ("pelvic_drop_deg", "pelvic drop"),
     ("stance_pct", "stance %"),
+    ("heel_off_stance_pct", "heel off % stance"),
+    ("heel_rise_stance_pct", "heel rise % stance"),
 )
 CYCLE_ANGLES: Final = (
     ("tibial_internal_rotation_deg", "tibial internal rotation (deg)"),
@@ -177,7 +179,7 @@ def stride_figure(session: Session, normal: dict[str, list[float]]) -> Figure:
 
 def left_right_figure(session: Session, normal: dict[str, list[float]]) -> Figure:
     median = session.analysis_json["summary"]["median"]
-    fig, axes = plt.subplots(2, 4, figsize=(11, 5))
+    fig, axes = plt.subplots(2, 5, figsize=(13, 5))
     for ax, (metric, label) in zip(axes.ravel(), LR_METRICS, strict=True):
         values = [median.get(s, {}).get(metric) for s in SIDES]
         heights = [np.nan if v is None else float(v) for v in values]

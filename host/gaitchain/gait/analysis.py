@@ -63,7 +63,9 @@ class Analysis:
     def straight_rows(self, side: str) -> list[Row]:
         return [row for row in self.sides[side].rows if row["straight"] is True]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, drivers: bool = True) -> dict[str, Any]:
+        """The `analyze` document; `drivers=False` leaves the classifier out (an empty list), as
+        the driver model's own training data must not need a fitted model."""
         events: dict[str, Any] = {}
         strides: dict[str, Any] = {}
         for side, result in self.sides.items():
@@ -132,7 +134,9 @@ class Analysis:
                 ],
                 "summary": summary,
                 "quality": quality,
-                "drivers": walking_drivers({"left": left, "right": right}, self.missing),
+                "drivers": walking_drivers({"left": left, "right": right}, self.missing)
+                if drivers
+                else [],
             }
         )
 

@@ -3,7 +3,12 @@
 The foot's sagittal angular rate (about its flexion axis, the gyroscope's principal axis while
 walking) is signed so that positive is toes down: the foot slaps down right after every heel
 strike, which fixes the sign whatever way the pod was strapped on. Per stance:
-- foot flat to heel off: the still stretch (angular speed and specific force steady);
+- foot flat: the start of the still stretch (angular speed and specific force steady);
+- heel off: push-off's toes-down rotation sets in: the last rise of the sagittal rate through
+  `HEEL_OFF_RADPS` before it first passes `PUSH_OFF_RADPS` after mid-stance (the still
+  stretch's middle). The still stretch itself ends wherever the foot turns about any axis: a
+  foot that twists in late stance (a hip short of rotation) would read as lifting its heel
+  about a sixth of stance early;
 - initial contact: the heel lands and stops the swing's toes-up rotation: the last rise of the
   sagittal rate through zero before the slap, the toes-down peak before foot flat (linearly
   interpolated between samples);
@@ -25,6 +30,8 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
 PUSH_OFF_RADPS = 1.0
 """Toes-down rate that marks push-off under way (a still foot's rate only wanders around 0)."""
+HEEL_OFF_RADPS = 0.3
+"""Toes-down rate that marks the heel leaving the floor (about 3 % of stance after it does)."""
 
 
 def still_stretches(
@@ -102,7 +109,7 @@ class FootEvents:
         for start, end in stances:
             ic.append(self._initial_contact(rate, start, ic_window) / rate_hz)
             ff.append(start / rate_hz)
-            ho.append(end / rate_hz)
+            ho.append(self._heel_off(rate, (start + end) // 2, end + fc_window) / rate_hz)
             fc.append(self._final_contact(rate, end, fc_window) / rate_hz)
         self.initial_contact_s_ = np.asarray(ic)
         self.foot_flat_s_ = np.asarray(ff)
@@ -123,6 +130,21 @@ class FootEvents:
             return np.nan
         k = lo + int(crossings[-1])
         return k + _fraction(float(rate[k]), float(rate[k + 1]), 0.0)
+
+    @staticmethod
+    def _heel_off(rate: FloatArray, mid_stance: int, limit: int) -> float:
+        """Sample index (fractional) where the rate last rises through `HEEL_OFF_RADPS` before
+        it first passes `PUSH_OFF_RADPS` after `mid_stance`."""
+        hi = min(rate.shape[0], limit)
+        started = np.flatnonzero(rate[mid_stance:hi] > PUSH_OFF_RADPS)
+        if started.size == 0:
+            return np.nan
+        push = mid_stance + int(started[0])
+        below = np.flatnonzero(rate[mid_stance:push] < HEEL_OFF_RADPS)
+        if below.size == 0:
+            return np.nan
+        k = mid_stance + int(below[-1])
+        return k + _fraction(float(rate[k]), float(rate[k + 1]), HEEL_OFF_RADPS)
 
     @staticmethod
     def _final_contact(rate: FloatArray, heel_off: int, window: int) -> float:

@@ -20,6 +20,8 @@ whose segments are missing is absent; one whose window holds no data is NaN.
   of stance everted beyond the eversion at initial contact); `peak_pronation_velocity_dps`;
   `resupination_deg` (eversion given back between the peak and heel off).
 - `ankle_dorsiflexion_peak_stance_deg`: peak dorsiflexion in stance.
+- `heel_rise_stance_pct`: when, in % of stance, the foot has turned `HEEL_RISE_DEG` toes-down
+  from its flat pitch (its median from foot flat to heel off): how early the heel is well up.
 - `foot_strike_angle_deg`: the foot's pitch (toes up positive) at initial contact relative to
   standing.
 """
@@ -33,6 +35,8 @@ from .strides import SideEvents, Stride, loading_response_end_s, single_support_
 
 FloatArray = NDArray[np.float64]
 NAN = float("nan")
+HEEL_RISE_DEG = 10.0
+"""Toes-down turn of the foot from flat that `heel_rise_stance_pct` times (heel about 3 cm up)."""
 
 
 class Curves:
@@ -151,6 +155,25 @@ def ankle_metrics(curves: Curves, stride: Stride) -> dict[str, float]:
     }
 
 
+def heel_rise_stance_pct(curves: Curves, stride: Stride) -> float:
+    """When the foot has turned `HEEL_RISE_DEG` toes-down from flat, in % of stance (NaN if it
+    does not before final contact, or foot flat or heel off is unknown)."""
+    name = f"{stride.side}_foot_pitch_deg"
+    flat = curves.window(name, stride.foot_flat_s, stride.heel_off_s)
+    rising = curves.window(name, stride.heel_off_s, stride.final_contact_s)
+    if flat.size == 0 or rising.size < 2:
+        return NAN
+    level = float(np.median(flat)) - HEEL_RISE_DEG
+    below = np.flatnonzero(rising <= level)
+    if below.size == 0 or below[0] == 0:
+        return NAN
+    k = int(below[0])
+    t_s = curves.t_s[int(np.searchsorted(curves.t_s, stride.heel_off_s)) :]
+    before, after = float(rising[k - 1]), float(rising[k])
+    crossing_s = float(np.interp(level, [after, before], [t_s[k], t_s[k - 1]]))
+    return 100.0 * (crossing_s - stride.initial_contact_s) / stride.stance_time_s
+
+
 def foot_pitch_deg(foot: FloatArray) -> FloatArray:
     """The foot's forward axis above the horizontal (toes up positive), degrees."""
     return np.degrees(np.arcsin(np.clip(foot[:, 2, 0], -1.0, 1.0)))
@@ -169,4 +192,5 @@ def chain_metrics(
     pitch = f"{stride.side}_foot_pitch_deg"
     if curves.has(pitch):
         out["foot_strike_angle_deg"] = curves.at(pitch, stride.initial_contact_s)
+        out["heel_rise_stance_pct"] = heel_rise_stance_pct(curves, stride)
     return out

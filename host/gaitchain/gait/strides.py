@@ -6,7 +6,9 @@ measures per stride (definitions as in Perry & Burnfield 2010):
 - stride, stance (initial to final contact), swing (final contact to the next initial contact);
 - double support: initial (until the other foot's final contact) plus terminal (from the other
   foot's initial contact to this foot's final contact);
-- cadence in steps per minute (two steps per stride).
+- cadence in steps per minute (two steps per stride);
+- heel off as a share of stance (initial contact to heel off over initial to final contact): an
+  ankle that lacks dorsiflexion lifts the heel early (Perry & Burnfield 2010).
 A stride is `straight` when the walking direction turns less than `max_turn_deg` over it; turns,
 starts and stops fall out of the summary this way, and standing gives no strides at all.
 """
@@ -115,6 +117,15 @@ def _last_between(times: FloatArray, start: float, end: float) -> float:
     return float(inside[-1]) if inside.size else float("nan")
 
 
+def heel_off_stance_pct(stride: Stride) -> float:
+    """Heel off in % of stance; NaN where heel off was not found inside the stance."""
+    stance_s = stride.stance_time_s
+    after_s = stride.heel_off_s - stride.initial_contact_s
+    if not (np.isfinite(after_s) and 0.0 < after_s < stance_s):
+        return float("nan")
+    return 100.0 * after_s / stance_s
+
+
 def temporal_metrics(stride: Stride, other: SideEvents | None) -> dict[str, float]:
     """Timing of one stride; double support needs the other side's events."""
     stride_s = stride.stride_time_s
@@ -124,6 +135,7 @@ def temporal_metrics(stride: Stride, other: SideEvents | None) -> dict[str, floa
         "swing_time_s": stride.next_initial_contact_s - stride.final_contact_s,
         "stance_pct": 100.0 * stride.stance_time_s / stride_s,
         "cadence_spm": 120.0 / stride_s,
+        "heel_off_stance_pct": heel_off_stance_pct(stride),
         "double_support_time_s": float("nan"),
     }
     if other is not None:

@@ -51,6 +51,8 @@ TABLE_COLUMNS: Final = (
     "pronation_excursion_deg",
     "pronated_stance_pct",
     "ankle_dorsiflexion_peak_stance_deg",
+    "heel_off_stance_pct",
+    "heel_rise_stance_pct",
 )
 """The per-stride columns the dashboard shows (all of docs/analysis.md are computed)."""
 COMPACT_PARTS: Final = 64

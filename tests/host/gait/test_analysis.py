@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from gaitchain.cli import main
 from gaitchain.gait.analysis import Analysis, analyze
+from gaitchain.gait.strides import Stride, temporal_metrics
 from gaitchain.io.recording import Recording
 from gaitchain.sim.analysis_truth import StrideErrors, stride_errors, truth_events
 from gaitchain.sim.params import ImuErrors
@@ -99,6 +100,43 @@ def test_a_hip_internal_rotation_deficit_shows_on_its_side() -> None:
     assert measured > 1.0 and abs(measured - true) < 3.0, (measured, true)
     healthy, _ = _left_minus_right(*_scored("healthy", 21), key)
     assert abs(healthy) < 1.0, healthy
+
+
+def _median(analysis: Analysis, side: str, key: str) -> float:
+    values = [row.get(key) for row in analysis.straight_rows(side)]
+    return float(np.median([v for v in values if isinstance(v, float) and np.isfinite(v)]))
+
+
+def test_a_limited_ankle_raises_its_heel_early_and_heel_off_ignores_a_twisting_foot() -> None:
+    # the limited ankle cannot let the shank roll on over the foot: once it reaches its limit
+    # the heel is pulled up fast. Heel off itself (the onset of the toes-down rotation) stays
+    # where it was; before it came from the end of the still stretch, which a foot twisting in
+    # late stance (a hip short of rotation) ended a sixth of stance early.
+    limited, errors = _scored("left-ankle-df-limit", 24)
+    key = "heel_rise_stance_pct"
+    gap = _median(limited, "left", key) - _median(limited, "right", key)
+    assert gap < -4.0, gap
+    for side in ("left", "right"):
+        assert abs(float(np.nanmedian(errors.metrics[key][side]))) < 2.0, side
+    for driver, seed in (("healthy", 21), ("left-hip-ir-deficit", 22), ("left-ankle-df-limit", 24)):
+        analysis = _scored(driver, seed)[0]
+        for side in ("left", "right"):
+            assert 50.0 < _median(analysis, side, "heel_off_stance_pct") < 65.0, (driver, side)
+        for metric, bar in (("heel_off_stance_pct", 1.0), (key, 1.5)):
+            if driver == "left-ankle-df-limit" and metric == key:
+                continue
+            lr = _median(analysis, "left", metric) - _median(analysis, "right", metric)
+            assert abs(lr) < bar, (driver, metric, lr)
+
+
+def test_heel_off_share_of_stance_is_null_without_a_heel_off_inside_the_stance() -> None:
+    def share(heel_off_s: float) -> float:
+        stride = Stride("left", 0, 0, 10.0, 10.1, heel_off_s, 10.6, 11.0)
+        return temporal_metrics(stride, None)["heel_off_stance_pct"]
+
+    assert share(10.3) == pytest.approx(50.0)
+    assert np.isnan(share(float("nan")))
+    assert np.isnan(share(10.7)), "after final contact"
 
 
 def test_the_document_has_the_stable_keys_and_is_strict_json() -> None:

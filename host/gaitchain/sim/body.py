@@ -514,8 +514,10 @@ class Body:
         A limited ankle cannot follow the shank as it rolls forward over the foot: once the
         ankle reaches the free ankle's stance peak minus the deficit, the heel rises so that the
         foot turns toes-down as much as the shank still advances. The foot's pitch is lowered by
-        the excess (a few passes, as raising the heel moves the shank a little), and heel off
-        moves to where the heel first has to rise.
+        the excess (a few passes, as raising the heel moves the shank a little). Heel off moves
+        earlier only where the heel has to rise before the nominal heel off; with the drivers'
+        deficits (4-10 deg) the limit is reached later in stance (65-72 %), so heel off stays
+        and the heel is pulled up faster after it (what `heel_rise_stance_pct` measures).
 
         A raised heel does not come down again before toe off: the foot's pitch is the running
         minimum (most toes-down) of the free pitch lowered by the excess, so where the free

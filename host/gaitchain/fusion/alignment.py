@@ -6,14 +6,19 @@ without assuming how the pod sits:
   sensor frame), which makes that standing posture the neutral one;
 - shank, foot and thigh: y is the flexion axis, the principal axis of the gyroscope while walking
   (these segments turn mostly about it; a thigh whose swing is turned out later takes the knee's
-  hinge axis instead, `knee_axis`), signed so that x = y cross z points where the segment
-  went in the first steps after standing. A shank's sign comes from its swing instead, its
-  strongest sustained rotation, which turns the ankle forward (about -y); a foot's from push-off
-  after every still stance, toes down (about +y): neither needs a clean start;
+  hinge axis instead, `knee_axis`; a foot's samples are weighted by their squared angular speed,
+  so that its slow eversion in loading does not turn the axis), signed so that x = y cross z
+  points where the segment went in the first steps after standing. A shank's sign comes from its
+  swing instead, its strongest sustained rotation, which turns the ankle forward (about -y); a
+  foot's from push-off after every still stance, toes down (about +y): neither needs a clean
+  start;
 - pelvis: x is the walking direction (not the pelvis's anatomical forward axis: a pelvis turned
-  to one side then shows as pelvic rotation). The body speeds up and slows down along the walking
-  direction once per step, so the step-frequency part of the horizontal acceleration points along
-  x; the sideways sway is at the stride frequency and drops out.
+  to one side then shows as pelvic rotation). The body sways over each stance foot in turn, once
+  per stride, so the stride-frequency part of the horizontal linear acceleration (gravity removed
+  with the pod's 6D orientation) points along y, and x is square to it. Not the step-frequency
+  surge along x: where one side is weak (a gluteus-medius drop) the steps differ and part of the
+  sideways motion comes at the step frequency too, in phase with the surge (2-3 deg off on
+  simulated walks; the sway's axis 1 deg at most).
 Which way is forward comes from the first steps after each quiet stand: starting from rest, the
 gyroscope tracks the pod's orientation for a couple of seconds, gravity is removed, and the
 acceleration integrated twice gives the way the segment moved, which is forward.
@@ -32,6 +37,7 @@ from scipy.spatial.transform import Rotation
 
 from ..gait.events import still_stretches
 from ..signals import G_MPS2, true_runs
+from .orientation import run_vqf
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -91,9 +97,12 @@ def first_stretch(mask: BoolArray, min_samples: int) -> BoolArray:
     return out
 
 
-def principal_axis(vectors: FloatArray) -> tuple[FloatArray, float]:
-    """Unit principal axis of vectors (n,3) and the share of energy along it (0-1)."""
-    scatter = vectors.T @ vectors
+def principal_axis(
+    vectors: FloatArray, weights: FloatArray | None = None
+) -> tuple[FloatArray, float]:
+    """Unit principal axis of vectors (n,3), each weighted by `weights` (n,) if given, and the
+    share of energy along it (0-1)."""
+    scatter = (vectors if weights is None else vectors * weights[:, None]).T @ vectors
     values, axes = np.linalg.eigh(scatter)
     return axes[:, -1], float(values[-1] / max(values.sum(), 1e-12))
 
@@ -225,7 +234,11 @@ class SegmentAlignment:
             rows = orthonormal_frame(vertical, forward, "x")
             angle_share = abs(float(np.dot(forward, vertical)))
         else:
-            axis, share = principal_axis(gyr[walking])
+            rates = gyr[walking]
+            # a foot everts slowly while it pitches in loading and turns back in swing; weighted
+            # by the squared angular speed, the fast pitch of push-off and swing decides the axis
+            weights = np.sum(rates**2, axis=1) if self.segment == "foot" else None
+            axis, share = principal_axis(rates, weights)
             forward = np.cross(axis, vertical)
             # a start from quiet standing is required for every pod (its posture is neutral)
             start = self._start_displacement(acc, gyr, vertical, rest, sampling_rate_hz)
@@ -254,16 +267,19 @@ class SegmentAlignment:
         rate_hz: float,
     ) -> tuple[FloatArray, float]:
         vertical_acc = acc[walking] @ vertical
-        step_hz = step_frequency_hz(vertical_acc, sampling_rate_hz=rate_hz)
-        sos = butter(2, [0.8 * step_hz, 1.2 * step_hz], btype="bandpass", fs=rate_hz, output="sos")
-        horizontal_acc = acc - np.outer(acc @ vertical, vertical)
-        # The pelvis tilts a few degrees as it goes (obliquity, tilt); gravity then leaks into the
-        # horizontal plane as -g * (tilt x vertical). Tilt is the integrated horizontal rate.
-        horizontal_gyr = gyr - np.outer(gyr @ vertical, vertical)
-        tilt = np.cumsum(horizontal_gyr, axis=0) / rate_hz
-        leak = -G_MPS2 * np.cross(tilt, vertical)
-        surge = sosfiltfilt(sos, horizontal_acc - leak, axis=0)[walking]
-        forward, share = principal_axis(surge)
+        stride_hz = step_frequency_hz(vertical_acc, sampling_rate_hz=rate_hz) / 2
+        sos = butter(
+            2, [0.8 * stride_hz, 1.2 * stride_hz], btype="bandpass", fs=rate_hz, output="sos"
+        )
+        # gravity in the sensor frame from the 6D orientation: the pelvis tilts and lists by a few
+        # degrees once per stride, which would put a sideways share of gravity into the sway
+        orientation = run_vqf(gyr, acc, None, sampling_rate_hz=rate_hz, offline=True).quat_6d
+        gravity = Rotation.from_quat(orientation, scalar_first=True).inv().apply([0, 0, G_MPS2])
+        linear = acc - gravity
+        horizontal = linear - np.outer(linear @ vertical, vertical)
+        sway = sosfiltfilt(sos, horizontal, axis=0)[walking]
+        sideways, share = principal_axis(sway)
+        forward = np.cross(sideways, vertical)
         if float(np.dot(self._start_displacement(acc, gyr, vertical, rest, rate_hz), forward)) < 0:
             forward = -forward
         return forward, share

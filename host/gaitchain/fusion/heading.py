@@ -15,10 +15,12 @@ the direction the walker goes, in its own earth frame:
   rotation fault that axis follows the thigh's turned swing).
 That direction is the true walking direction plus the pod's heading offset and drift.
 The difference between a pod's estimate and the reference pod's (the pelvis) is therefore the
-relative heading error of the two filters; it changes slowly (drift), so it is taken where the
-walk is straight (where these estimates are sharp; turns blur them) and smoothed over
-`smoothing_s`. Turning every pod's heading by that difference puts all pods in the reference
-pod's heading frame: relative headings between segments are then consistent over the whole walk.
+relative heading error of the two filters. It is taken where the walk is straight (where these
+estimates are sharp; turns blur them) and has two parts: a slow drift, smoothed over
+`smoothing_s`, and a share of the walker's turning (`turn_gain`: the two gyroscopes' gains about
+the vertical differ), fitted against the reference's heading and removed throughout. Turning
+every pod's heading by that difference puts all pods in the reference pod's heading frame:
+relative headings between segments are then consistent over the whole walk.
 """
 
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from scipy.spatial.transform import Rotation
 
 from .alignment import walking_mask
 from .knee_direction import knee_headings
-from .stride_direction import SHANK_LEVER_M, stride_directions
+from .stride_direction import SHANK_POD_FROM_ANKLE_M, stance_anchors, stride_directions
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -45,9 +47,9 @@ def wrap_rad(angle: FloatArray) -> FloatArray:
     return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
-STRIDE_LEVER_M = {"shank": SHANK_LEVER_M, "foot": 0.0}
-"""Segments whose walking direction comes from their stride displacement, and the lever arm
-from their still point in mid-stance to the pod."""
+POD_FROM_STILL_M = {"shank": SHANK_POD_FROM_ANKLE_M, "foot": np.zeros(3)}
+"""Segments whose walking direction comes from their stride displacement, and the pod's position
+relative to their still point in mid-stance, in the segment frame."""
 MIN_STRIDES = 10
 """Fewer strides found than this: the acceleration's principal axis is used instead."""
 
@@ -67,7 +69,11 @@ class PodHeadingInput:
 
 
 def walking_direction(
-    pod: PodHeadingInput, *, window_s: float, step_s: float
+    pod: PodHeadingInput,
+    *,
+    window_s: float,
+    step_s: float,
+    anchor_times_s: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Window centre times and the walking direction (rad) in the pod's own earth frame.
 
@@ -75,7 +81,7 @@ def walking_direction(
     (`stride_direction`). Other segments: the pelvis's functional forward axis, the thigh's
     principal axis of horizontal acceleration, over windows of `window_s` every `step_s` (a
     thigh with a shank on its side is anchored at the knee instead, in `CommonHeading`)."""
-    if pod.segment in STRIDE_LEVER_M:
+    if pod.segment in POD_FROM_STILL_M:
         strides = stride_directions(
             pod.t_s,
             pod.quat_wxyz,
@@ -83,7 +89,8 @@ def walking_direction(
             pod.gyr_radps,
             pod.sensor_to_segment,
             sampling_rate_hz=pod.sampling_rate_hz,
-            lever_m=STRIDE_LEVER_M[pod.segment],
+            pod_from_still_m=POD_FROM_STILL_M[pod.segment],
+            anchor_times_s=anchor_times_s,
         )
         if strides[0].size >= MIN_STRIDES:
             return strides
@@ -111,6 +118,37 @@ def walking_direction(
         centres.append(float(pod.t_s[start + window // 2]))
         directions.append(direction)
     return np.asarray(centres), np.unwrap(np.asarray(directions))
+
+
+def foot_still_times(name: str, pods: dict[str, PodHeadingInput]) -> FloatArray | None:
+    """For a shank with a foot pod on its side: the foot's stillest instant in each stance, when
+    the ankle the shank turns about is still (a fixed share of the stride after the shank's swing
+    can fall while the foot still pronates, and the ankle then moves sideways)."""
+    foot = pods.get(name.replace("shank", "foot"))
+    if pods[name].segment != "shank" or foot is None or foot.segment != "foot":
+        return None
+    anchors = stance_anchors(
+        foot.gyr_radps, foot.sensor_to_segment[1], sampling_rate_hz=foot.sampling_rate_hz
+    )
+    return foot.t_s[anchors] if anchors.size >= MIN_STRIDES else None
+
+
+MAX_TURN_GAIN = 0.05
+"""Largest relative gain two pods' gyroscopes may have about the vertical (sensitivity and
+cross-axis errors of a few per cent each); a fit beyond it is taken as this."""
+
+
+def turn_gain(times_s: FloatArray, turned_rad: FloatArray, difference_rad: FloatArray) -> float:
+    """How much of the reference's turning shows in the heading difference: fitted with an
+    offset and a linear drift, so that turns (180 deg at each end of a corridor) are told from
+    the gyroscope bias's slow drift. Two pods whose gyroscopes differ in gain by 1 % disagree by
+    1.8 deg after each half turn, and back after the next turn the other way: faster than any
+    smoothing of the drift can follow."""
+    if times_s.size < 3 or np.ptp(turned_rad) < np.pi / 2:
+        return 0.0
+    design = np.stack([np.ones_like(times_s), times_s - times_s.mean(), turned_rad], axis=1)
+    coefficients = np.linalg.lstsq(design, difference_rad, rcond=None)[0]
+    return float(np.clip(coefficients[2], -MAX_TURN_GAIN, MAX_TURN_GAIN))
 
 
 class CommonHeading:
@@ -143,7 +181,12 @@ class CommonHeading:
         if self.reference not in pods:
             raise ValueError(f"reference pod {self.reference!r} is not among {sorted(pods)}")
         directions = {
-            name: walking_direction(pod, window_s=self.window_s, step_s=self.step_s)
+            name: walking_direction(
+                pod,
+                window_s=self.window_s,
+                step_s=self.step_s,
+                anchor_times_s=foot_still_times(name, pods),
+            )
             for name, pod in pods.items()
         }
         ref_t, ref_dir = directions[self.reference]
@@ -154,6 +197,7 @@ class CommonHeading:
         self.straight_share_ = float(straight.mean())
         self.correction_rad_: dict[str, FloatArray] = {}
         self.thigh_turn_rad_: dict[str, float] = {}
+        self.turn_gain_: dict[str, float] = {self.reference: 0.0}
         # thighs last: their heading is anchored on the same side's shank once that is corrected
         for name in sorted(pods, key=lambda n: pods[n].segment == "thigh"):
             pod = pods[name]
@@ -176,11 +220,16 @@ class CommonHeading:
             if np.count_nonzero(keep) < 3:
                 raise ValueError(f"{name}: too little straight walking to align its heading")
             times = t[keep]
-            difference = np.unwrap(wrap_rad(direction[keep] - np.interp(times, ref_t, ref_dir)))
+            turned = np.interp(times, ref_t, ref_dir)
+            difference = np.unwrap(wrap_rad(direction[keep] - turned))
+            gain = turn_gain(times, turned, difference)
             spacing_s = float(np.median(np.diff(times))) if times.size > 1 else self.step_s
             size = max(1, round(self.smoothing_s / max(spacing_s, self.step_s)))
-            smooth = median_filter(difference, size=size, mode="nearest")
-            self.correction_rad_[name] = -np.interp(pod.t_s, times, smooth)
+            smooth = median_filter(difference - gain * turned, size=size, mode="nearest")
+            self.turn_gain_[name] = gain
+            self.correction_rad_[name] = -(
+                np.interp(pod.t_s, times, smooth) + gain * np.interp(pod.t_s, ref_t, ref_dir)
+            )
         return self
 
     def _knee_direction(
@@ -206,6 +255,7 @@ class CommonHeading:
             shank.sensor_to_segment,
             reference,
             shank_rate_hz=shank.sampling_rate_hz,
+            anchor_times_s=foot_still_times(shank_name, pods),
         )
         if times.size < MIN_STRIDES:
             return None

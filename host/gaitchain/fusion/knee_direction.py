@@ -32,6 +32,7 @@ from .stride_direction import (
     MIN_STRIDE_M,
     MIN_STRIDE_S,
     SHANK_ANCHOR_AFTER_SWING,
+    samples_at,
     stance_anchors,
 )
 
@@ -57,12 +58,14 @@ def knee_headings(
     walking_direction_rad: tuple[FloatArray, FloatArray],
     *,
     shank_rate_hz: float,
+    anchor_times_s: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Stride mid-times and the thigh filter's heading in the common frame (rad, unwrapped).
 
     The shank's orientation must already be in the common frame; `walking_direction_rad` is the
     reference pod's (times, direction) in that frame. Segment rows as in `SegmentAlignment`
-    (z the long axis, pointing up).
+    (z the long axis, pointing up). `anchor_times_s`: the shank's anchors if known from
+    elsewhere (its foot's stillest instants), else the shank's own `stance_anchors`.
     """
     thigh = Rotation.from_quat(thigh_quat_wxyz, scalar_first=True)
     acc_world = thigh.apply(thigh_acc_mps2)
@@ -73,11 +76,15 @@ def knee_headings(
     shank = Rotation.from_quat(shank_quat_common_wxyz, scalar_first=True)
     shank_arm = shank.apply(ANKLE_TO_KNEE_M * shank_to_segment[2])
     knee_velocity = np.cross(shank.apply(shank_gyr_radps), shank_arm)[:, :2]
-    anchors = stance_anchors(
-        shank_gyr_radps,
-        shank_to_segment[1],
-        sampling_rate_hz=shank_rate_hz,
-        after_swing=SHANK_ANCHOR_AFTER_SWING,
+    anchors = (
+        stance_anchors(
+            shank_gyr_radps,
+            shank_to_segment[1],
+            sampling_rate_hz=shank_rate_hz,
+            after_swing=SHANK_ANCHOR_AFTER_SWING,
+        )
+        if anchor_times_s is None
+        else samples_at(shank_t_s, anchor_times_s)
     )
     ref_t, ref_direction = walking_direction_rad
     dt = np.diff(thigh_t_s, prepend=thigh_t_s[0])

@@ -9,12 +9,16 @@ horizontal acceleration by several degrees, but not its displacement).
 The displacement comes from the pod's acceleration in its own earth frame (6D orientation,
 gravity removed) integrated twice between anchors in mid-stance, where the pod's velocity is
 known: the foot is still, and the shank turns about the ankle, which is still, so the pod moves
-at angular rate x lever arm (the arm from the ankle up the shank's long axis, `lever_m`). The
+at angular rate x lever arm (the arm from the ankle to the pod, `pod_from_still_m`). The
 velocity's drift between two anchors (a constant accelerometer bias or a tilt error) is removed
 linearly, which makes it vanish from the displacement.
 
 Anchors: one per stride, between two swings (peaks of the flexion rate): for a foot the
-stillest instant, for a shank a fixed share of the stride after its swing, in foot flat.
+stillest instant; for a shank the same instant of the foot on its side where there is a foot pod
+(only then is the ankle surely still: earlier or later in foot flat the foot still everts or
+inverts about a line below the ankle, and the ankle moves sideways; anchored a fixed share of the
+stride after the shank's swing, a shank on a side with extra pronation was 3 deg off), else a
+fixed share of the stride after its swing, in foot flat.
 """
 
 from itertools import pairwise
@@ -31,8 +35,12 @@ from .alignment import swing_rate_sign
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
-SHANK_LEVER_M: Final = 0.25
-"""Ankle to a shank pod along the shank (mid-shank on an adult; its lateral error is small)."""
+SHANK_POD_FROM_ANKLE_M: Final = np.array([0.04, 0.0, 0.28])
+"""Ankle to a shank pod in the shank's frame (x forward, z up the long axis), as
+`hardware/placement.md` puts it: a third of the way from the knee to the ankle of a 0.42-m
+shank, on the tibia's flat anteromedial face, whose skin and the pod's half thickness put it
+about 4 cm in front of the bone's axis. The forward part matters: the tibia turns about its long
+axis in stance, and that moves the pod sideways."""
 SHANK_ANCHOR_AFTER_SWING: Final = 0.33
 """Shank anchor after the peak of its swing, in strides: that peak comes at about 87 % of the
 stride, the foot is flat from about 8-10 % to 30-40 % (Perry & Burnfield 2010)."""
@@ -78,6 +86,12 @@ def stance_anchors(
     return np.asarray(anchors, dtype=np.intp)
 
 
+def samples_at(t_s: FloatArray, times_s: FloatArray) -> IntArray:
+    """Indices of the first samples at or after `times_s` (those inside the recording)."""
+    inside = times_s[(times_s >= t_s[0]) & (times_s <= t_s[-1])]
+    return np.unique(np.searchsorted(t_s, inside)).astype(np.intp)
+
+
 def stride_directions(
     t_s: FloatArray,
     quat_wxyz: FloatArray,
@@ -86,24 +100,31 @@ def stride_directions(
     sensor_to_segment: FloatArray,
     *,
     sampling_rate_hz: float,
-    lever_m: float,
+    pod_from_still_m: FloatArray,
+    anchor_times_s: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Stride mid-times and walking directions (rad, unwrapped) in the pod's own earth frame.
 
     `sensor_to_segment` rows are the segment axes in the sensor frame (y the flexion axis, z the
-    long axis); `lever_m` the distance from the still point (ankle) up the long axis to the pod,
-    0 for a foot pod.
+    long axis); `pod_from_still_m` the pod's position relative to the still point in mid-stance
+    (the ankle) in the segment frame, zero for a foot pod. `anchor_times_s`: the anchors' times
+    if known from elsewhere (a shank takes its foot's stillest instants, when the ankle is
+    still), else `stance_anchors`.
     """
     rotation = Rotation.from_quat(quat_wxyz, scalar_first=True)
     acc_world = rotation.apply(acc_mps2)
     acc_world[:, 2] -= G_MPS2
-    lever_world = rotation.apply(lever_m * sensor_to_segment[2])
+    lever_world = rotation.apply(sensor_to_segment.T @ pod_from_still_m)
     velocity_anchor = np.cross(rotation.apply(gyr_radps), lever_world)
-    anchors = stance_anchors(
-        gyr_radps,
-        sensor_to_segment[1],
-        sampling_rate_hz=sampling_rate_hz,
-        after_swing=SHANK_ANCHOR_AFTER_SWING if lever_m > 0 else None,
+    anchors = (
+        stance_anchors(
+            gyr_radps,
+            sensor_to_segment[1],
+            sampling_rate_hz=sampling_rate_hz,
+            after_swing=SHANK_ANCHOR_AFTER_SWING if np.any(pod_from_still_m) else None,
+        )
+        if anchor_times_s is None
+        else samples_at(t_s, anchor_times_s)
     )
     dt = 1.0 / sampling_rate_hz
     times: list[float] = []

@@ -97,16 +97,22 @@ def analysis_alignment_errors(walk: SimulatedWalk) -> dict[str, float]:
     }
 
 
-def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict[str, float]]:
-    """RMS error (deg) over the walk of the relative heading of each pair in PAIRS, without a
-    magnetometer: with the common heading, and with each pod's VQF offline 6D filter alone
-    (its heading offset removed once at the start, so only drift counts against it)."""
+def relative_heading_series(
+    walk: SimulatedWalk, *, true_alignment: bool = False
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray]]:
+    """Error (rad) of the relative heading of each pair in PAIRS every 50 ms of the walk, without
+    a magnetometer: with the common heading, and with each pod's VQF offline 6D filter alone
+    (its heading offset removed once at the start, so only drift counts against it).
+    `true_alignment`: each pod's true sensor-to-segment rotation instead of its estimate, which
+    leaves the heading's own error (an alignment's yaw error adds to it one to one)."""
     grid = np.arange(10.0, walk.body.schedule.plan.duration_s - 10.0, 0.05)
     poses = walk.body.poses(grid)
     inputs: dict[str, PodHeadingInput] = {}
     for pod in walk.pods:
         rows = (
-            SegmentAlignment(pod.spec.segment)
+            true_sensor_to_segment(walk.body, pod)
+            if true_alignment
+            else SegmentAlignment(pod.spec.segment)
             .estimate(pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz)
             .sensor_to_segment_
         )
@@ -136,16 +142,27 @@ def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict
         x_world = np.einsum("nij,j->ni", poses.rotation[pod.spec.body_segment], functional[:, 0])
         truth[name] = np.unwrap(yaw_of(x_world))
 
-    def rms(store: dict[str, FloatArray], a: str, b: str, *, remove_start: bool) -> float:
-        error = wrap_rad((store[a] - store[b]) - (truth[a] - truth[b]))
-        if remove_start:
-            error = wrap_rad(error - error[:200].mean())
-        return float(np.degrees(np.sqrt(np.mean(error**2))))
+    def error(store: dict[str, FloatArray], a: str, b: str, *, remove_start: bool) -> FloatArray:
+        series = wrap_rad((store[a] - store[b]) - (truth[a] - truth[b]))
+        return wrap_rad(series - series[:200].mean()) if remove_start else series
 
     pairs = [(a, b) for a, b in PAIRS + THIGH_PAIRS if a in truth and b in truth]
     return (
-        {f"{a}-{b}": rms(ours, a, b, remove_start=False) for a, b in pairs},
-        {f"{a}-{b}": rms(alone, a, b, remove_start=True) for a, b in pairs},
+        {f"{a}-{b}": error(ours, a, b, remove_start=False) for a, b in pairs},
+        {f"{a}-{b}": error(alone, a, b, remove_start=True) for a, b in pairs},
+    )
+
+
+def rms_deg(series: FloatArray) -> float:
+    return float(np.degrees(np.sqrt(np.mean(series**2))))
+
+
+def relative_heading_errors(walk: SimulatedWalk) -> tuple[dict[str, float], dict[str, float]]:
+    """RMS (deg) of `relative_heading_series`: with the common heading, and with VQF alone."""
+    ours, alone = relative_heading_series(walk)
+    return (
+        {pair: rms_deg(series) for pair, series in ours.items()},
+        {pair: rms_deg(series) for pair, series in alone.items()},
     )
 
 

@@ -9,6 +9,7 @@ from gaitchain.fusion.alignment import SegmentAlignment
 from gaitchain.fusion.heading import wrap_rad
 from gaitchain.fusion.stride_direction import (
     SHANK_ANCHOR_AFTER_SWING,
+    SHANK_POD_FROM_ANKLE_M,
     stance_anchors,
     stride_directions,
 )
@@ -67,7 +68,7 @@ def _acceleration_axis(pod: PodSignals, quat: FloatArray, t_s: FloatArray) -> Fl
 def test_stride_displacement_follows_the_walking_direction(name: str) -> None:
     walk = _walk("left-hip-ir-deficit", 41)
     pod = _pod(walk, name)
-    lever_m = 0.25 if pod.spec.segment == "shank" else 0.0
+    lever = SHANK_POD_FROM_ANKLE_M if pod.spec.segment == "shank" else np.zeros(3)
     t_s, yaw = stride_directions(
         pod.t_s,
         _true_quat(walk, pod),
@@ -75,7 +76,7 @@ def test_stride_displacement_follows_the_walking_direction(name: str) -> None:
         pod.gyr_radps,
         _rows(pod),
         sampling_rate_hz=pod.spec.rate_hz,
-        lever_m=lever_m,
+        pod_from_still_m=lever,
     )
     errors = _straight_errors_deg(walk, t_s, yaw)
     assert errors.size > 60
@@ -96,7 +97,7 @@ def test_the_faulty_shank_biases_its_acceleration_axis_but_not_its_displacement(
         pod.gyr_radps,
         _rows(pod),
         sampling_rate_hz=pod.spec.rate_hz,
-        lever_m=0.25,
+        pod_from_still_m=SHANK_POD_FROM_ANKLE_M,
     )
     axis = _acceleration_axis(pod, quat, t_s)
     folded = np.degrees(np.angle(np.exp(2j * (axis - yaw)))) / 2  # the axis has no sign
@@ -134,7 +135,7 @@ def test_no_walking_gives_no_directions() -> None:
         pod.gyr_radps[still],
         _rows(pod),
         sampling_rate_hz=pod.spec.rate_hz,
-        lever_m=0.0,
+        pod_from_still_m=np.zeros(3),
     )
     assert t_s.size == 0
     assert yaw.size == 0

@@ -21,13 +21,15 @@ import math
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, cast
 
 import numpy as np
 from numpy.typing import NDArray
+
+from .io.recording import PodRecording, Recording
 
 FloatArray = NDArray[np.float64]
 
@@ -454,3 +456,20 @@ def load_record(directory: Path | str, pod_id: int) -> ImuCalibrationRecord:
             "rename the file or fix pod_id"
         )
     return record
+
+
+def calibrate_recording(recording: Recording, directory: Path | str) -> tuple[Recording, list[str]]:
+    """The recording with every pod that names its `pod_id` corrected by its record in
+    `directory` (a pod_id without a record there is refused: `load_record`), and the names of the
+    pods left as recorded because they name no pod_id."""
+    pods: list[PodRecording] = []
+    uncalibrated: list[str] = []
+    for pod in recording.pods:
+        if "pod_id" not in pod.extra:
+            pods.append(pod)
+            uncalibrated.append(pod.name)
+            continue
+        record = load_record(directory, int(pod.extra["pod_id"]))
+        acc, gyr, mag = record.correct(pod.acc_mps2, pod.gyr_radps, pod.mag_ut)
+        pods.append(replace(pod, acc_mps2=acc, gyr_radps=gyr, mag_ut=mag))
+    return Recording(pods, recording.extra), uncalibrated

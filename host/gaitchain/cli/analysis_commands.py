@@ -4,6 +4,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..calibration_records import calibrate_recording
 from ..gait.analysis import analyze
 from ..io.imports import read_gaitmap_csv
 from ..io.recording import Recording, read_recording
@@ -38,6 +39,10 @@ def load_recording(source: Path, *, rate_hz: float | None, pods: list[str] | Non
 def _analyze_command(args: argparse.Namespace) -> int:
     pods = args.pods.split(",") if args.pods else None
     recording = load_recording(Path(args.recording), rate_hz=args.rate_hz, pods=pods)
+    if args.calibration:
+        recording, raw = calibrate_recording(recording, args.calibration)
+        for name in raw:
+            print(f"  {name}: no pod_id in the recording, so not calibrated")
     document = analyze(recording).to_json()
     out = Path(args.json)
     out.write_text(json.dumps(document, indent=1, allow_nan=False) + "\n")
@@ -64,4 +69,10 @@ def register(commands: Commands) -> None:
     parser.add_argument("--json", required=True, help="file to write the analysis to")
     parser.add_argument("--pods", help="analyse only these pods, e.g. pelvis,left_foot")
     parser.add_argument("--rate-hz", type=float, help="sampling rate of a gaitmap-style CSV")
+    parser.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="calibration records (pod-XXXX.json, from gaitchain calibrate imu) applied to every "
+        "pod that names its pod_id (recording.json, or the journal)",
+    )
     parser.set_defaults(run=_analyze_command)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration_records import load_record, read_record
+from ..calibration_records import calibrate_recording, read_record
 from ..fusion import VqfOrientation
 from ..fusion.alignment import SegmentAlignment
 from ..io.recording import RecordingError, read_pod_csv, read_recording
@@ -50,15 +50,15 @@ def _orient_command(args: argparse.Namespace) -> int:
 
 def _align_command(args: argparse.Namespace) -> int:
     recording = read_recording(args.recording)
+    if args.calibration:
+        recording, raw = calibrate_recording(recording, args.calibration)
+        for name in raw:
+            print(f"{name}: no pod_id in recording.json, so not calibrated")
     failures = 0
     for pod in recording.pods:
-        acc, gyr = pod.acc_mps2, pod.gyr_radps
-        if args.calibration and "pod_id" in pod.extra:
-            record = load_record(args.calibration, int(pod.extra["pod_id"]))
-            acc, gyr, _ = record.correct(acc, gyr, None)
         try:
             estimate = SegmentAlignment(pod.segment).estimate(
-                acc, gyr, sampling_rate_hz=pod.rate_hz
+                pod.acc_mps2, pod.gyr_radps, sampling_rate_hz=pod.rate_hz
             )
         except ValueError as error:
             print(f"{pod.name}: {error}")

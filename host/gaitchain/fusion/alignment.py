@@ -31,7 +31,7 @@ from typing import Final, Literal, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import uniform_filter1d
+from scipy.ndimage import binary_erosion, uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
@@ -156,6 +156,19 @@ def step_frequency_hz(signal: FloatArray, *, sampling_rate_hz: float) -> float:
     return float(frequencies[band][np.argmax(spectrum[band])])
 
 
+STEADY_MARGIN_S: Final = 3.0
+"""Walking this close to a start or a stop is not steady: the first and last steps shift the
+body onto one leg and speed it up or slow it down, at about the stride frequency."""
+
+
+def steady_walking(walking: BoolArray, sampling_rate_hz: float) -> BoolArray:
+    """`walking` without its first and last `STEADY_MARGIN_S` of every bout; all of it where
+    that would leave less than twice that margin."""
+    margin = round(STEADY_MARGIN_S * sampling_rate_hz)
+    steady = binary_erosion(walking, np.ones(2 * margin + 1, dtype=bool))
+    return steady if steady.sum() >= 2 * margin else walking
+
+
 def orthonormal_frame(
     z_axis: FloatArray, axis: FloatArray, axis_is: Literal["x", "y"]
 ) -> FloatArray:
@@ -277,7 +290,7 @@ class SegmentAlignment:
         gravity = Rotation.from_quat(orientation, scalar_first=True).inv().apply([0, 0, G_MPS2])
         linear = acc - gravity
         horizontal = linear - np.outer(linear @ vertical, vertical)
-        sway = sosfiltfilt(sos, horizontal, axis=0)[walking]
+        sway = sosfiltfilt(sos, horizontal, axis=0)[steady_walking(walking, rate_hz)]
         sideways, share = principal_axis(sway)
         forward = np.cross(sideways, vertical)
         if float(np.dot(self._start_displacement(acc, gyr, vertical, rest, rate_hz), forward)) < 0:

@@ -13,7 +13,9 @@ already taken (by `same_event_s`) are new rows for the table.
 
 The verdict: the last `keep_strides` straight strides per side go through the walk-only
 classifier that `analyze` uses for its `drivers` key (`chain.classifier.walking_drivers` on their
-medians), once each side has `min_strides`; until then the panel says how many it has.
+medians), once each side has `min_strides`; until then the panel says how many it has. A
+verdict naming another driver or side than the one shown, with no more than half the
+probability, is shown once two windows in a row name it (`LiveChain._confirmed`).
 """
 
 import math
@@ -199,6 +201,11 @@ class InlineExecutor(Executor):
         return future
 
 
+SURE_AT_ONCE: Final = 0.5
+"""A new verdict with more than this probability is shown at once; a less certain one once the
+next window agrees."""
+
+
 @dataclass
 class LiveChain:
     """The live side of the chain analysis (see the module docstring). Also the dashboard's
@@ -219,6 +226,7 @@ class LiveChain:
 
     def __post_init__(self) -> None:
         self._verdict: Verdict | None = None
+        self._last_named: tuple[str, str] | None = None
         self._pods: dict[str, tuple[str, str, FloatArray, float]] = {}
         self._parts: dict[str, deque[tuple[FloatArray, FloatArray, FloatArray, FloatArray]]] = {}
         self._fresh: dict[str, int] = {}
@@ -306,7 +314,8 @@ class LiveChain:
         self.error = None
         self.analysis_s.append(result.analysis_s)
         self._history = result.history
-        self._verdict, self.message, self.drivers = result.verdict, result.message, result.drivers
+        self.drivers = result.drivers
+        self._verdict, self.message = self._confirmed(result.verdict, result.message)
         out: list[Row] = []
         for row in result.rows:
             side = str(row["side"])
@@ -314,6 +323,23 @@ class LiveChain:
             out.append(row | {"index": float(self._counts[side])})
             self._counts[side] += 1
         return out
+
+    def _confirmed(self, verdict: Verdict | None, message: str) -> tuple[Verdict | None, str]:
+        """The verdict to show: a driver and side other than the one shown, with no more than
+        half the probability, waits until the next window names them too (the first window, on
+        barely `min_strides` strides, can name another driver for a few seconds)."""
+        named = None if verdict is None else (verdict.driver, verdict.side)
+        previous, self._last_named = self._last_named, named
+        shown = self._verdict
+        if (
+            verdict is None
+            or verdict.confidence > SURE_AT_ONCE
+            or named == previous
+            or (shown is not None and named == (shown.driver, shown.side))
+        ):
+            return verdict, message
+        waiting = f"{verdict.side} {verdict.driver} ({verdict.confidence:.2f}) in this window"
+        return shown, f"{waiting}; shown once the next window agrees"
 
     def close(self) -> None:
         if self._own_executor and self.executor is not None:

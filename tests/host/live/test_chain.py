@@ -16,7 +16,7 @@ from gaitchain.gait.analysis import Analysis, analyze
 from gaitchain.gait.summary import medians
 from gaitchain.live.assessment import LiveBattery
 from gaitchain.live.ble_link import DEMO_DRIVER, virtual_pods
-from gaitchain.live.chain import TABLE_COLUMNS, InlineExecutor, LiveChain
+from gaitchain.live.chain import TABLE_COLUMNS, ChainResult, InlineExecutor, LiveChain
 from gaitchain.live.hub import LiveHub
 from gaitchain.live.simulated import SimulatedLive
 from gaitchain.live.verdict import Verdict
@@ -191,3 +191,35 @@ def test_without_the_chain_analysis_the_stride_provider_fills_the_table(tmp_path
     assert all("peak_eversion_deg" in r and "tibial_rotation_loading_deg" not in r for r in rows)
     summary = hub.snapshot("summary")
     assert summary is not None and summary["verdict"]["available"] is False
+
+
+def test_a_new_driver_is_shown_once_two_windows_in_a_row_name_it() -> None:
+    chain = LiveChain(executor=InlineExecutor())
+    shown: list[str | None] = []
+    for driver, confidence in (
+        ("pelvic-asymmetry", 0.44),  # the first window on the fewest strides: not sure
+        ("hip-ir-deficit", 0.45),
+        ("hip-ir-deficit", 0.48),  # named twice in a row
+        ("hip-ir-deficit", 0.97),  # the shown driver: its figures follow every window
+        ("glute-med", 0.4),
+        ("hip-ir-deficit", 0.96),
+    ):
+        verdict = Verdict(driver, "left", confidence, ("evidence",))
+        chain._take(ChainResult([], {}, verdict, "", [], 0.01))  # pyright: ignore[reportPrivateUsage]
+        now = chain()
+        shown.append(None if now is None else f"{now.driver} {now.confidence:.2f}")
+    assert shown == [
+        None,
+        None,
+        "hip-ir-deficit 0.48",
+        "hip-ir-deficit 0.97",
+        "hip-ir-deficit 0.97",
+        "hip-ir-deficit 0.96",
+    ]
+    assert chain.message == ""
+    sure = Verdict("glute-med", "right", 0.9, ("evidence",))
+    chain._take(ChainResult([], {}, sure, "", [], 0.01))  # pyright: ignore[reportPrivateUsage]
+    assert chain() == sure  # more than half the probability: at once
+    chain._take(ChainResult([], {}, None, "not enough data yet", [], 0.01))  # pyright: ignore[reportPrivateUsage]
+    assert chain() is None and chain.message == "not enough data yet"
+    chain.close()

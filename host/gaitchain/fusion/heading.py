@@ -180,12 +180,10 @@ class CommonHeading:
     def estimate(self, pods: dict[str, PodHeadingInput]) -> Self:
         if self.reference not in pods:
             raise ValueError(f"reference pod {self.reference!r} is not among {sorted(pods)}")
+        still = {name: foot_still_times(name, pods) for name in pods}
         directions = {
             name: walking_direction(
-                pod,
-                window_s=self.window_s,
-                step_s=self.step_s,
-                anchor_times_s=foot_still_times(name, pods),
+                pod, window_s=self.window_s, step_s=self.step_s, anchor_times_s=still[name]
             )
             for name, pod in pods.items()
         }
@@ -204,7 +202,7 @@ class CommonHeading:
             if name == self.reference:
                 self.correction_rad_[name] = np.zeros_like(pod.t_s)
                 continue
-            knee = self._knee_direction(name, pods, (ref_t, ref_dir))
+            knee = self._knee_direction(name, pods, (ref_t, ref_dir), still)
             t, direction = knee or directions[name]
             if knee is not None:
                 # how far the thigh's swing is turned from the walking direction (the principal
@@ -220,12 +218,12 @@ class CommonHeading:
             if np.count_nonzero(keep) < 3:
                 raise ValueError(f"{name}: too little straight walking to align its heading")
             times = t[keep]
-            turned = np.interp(times, ref_t, ref_dir)
-            difference = np.unwrap(wrap_rad(direction[keep] - turned))
-            gain = turn_gain(times, turned, difference)
+            reference_rad = np.interp(times, ref_t, ref_dir)
+            difference = np.unwrap(wrap_rad(direction[keep] - reference_rad))
+            gain = turn_gain(times, reference_rad, difference)
             spacing_s = float(np.median(np.diff(times))) if times.size > 1 else self.step_s
             size = max(1, round(self.smoothing_s / max(spacing_s, self.step_s)))
-            smooth = median_filter(difference - gain * turned, size=size, mode="nearest")
+            smooth = median_filter(difference - gain * reference_rad, size=size, mode="nearest")
             self.turn_gain_[name] = gain
             self.correction_rad_[name] = -(
                 np.interp(pod.t_s, times, smooth) + gain * np.interp(pod.t_s, ref_t, ref_dir)
@@ -233,11 +231,16 @@ class CommonHeading:
         return self
 
     def _knee_direction(
-        self, name: str, pods: dict[str, PodHeadingInput], reference: tuple[FloatArray, FloatArray]
+        self,
+        name: str,
+        pods: dict[str, PodHeadingInput],
+        reference: tuple[FloatArray, FloatArray],
+        still: dict[str, FloatArray | None],
     ) -> tuple[FloatArray, FloatArray] | None:
         """A thigh's walking direction in its own earth frame from its stride displacement
-        anchored at the knee (`knee_direction`), or None without a corrected shank on its side
-        or with fewer than MIN_STRIDES strides."""
+        anchored at the knee (`knee_direction`) at the shank's anchors (`still`: its foot's
+        stillest instants, if known), or None without a corrected shank on its side or with
+        fewer than MIN_STRIDES strides."""
         thigh = pods[name]
         shank_name = name.replace("thigh", "shank")
         if thigh.segment != "thigh" or shank_name not in self.correction_rad_:
@@ -255,7 +258,7 @@ class CommonHeading:
             shank.sensor_to_segment,
             reference,
             shank_rate_hz=shank.sampling_rate_hz,
-            anchor_times_s=foot_still_times(shank_name, pods),
+            anchor_times_s=still[shank_name],
         )
         if times.size < MIN_STRIDES:
             return None

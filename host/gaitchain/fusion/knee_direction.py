@@ -32,8 +32,7 @@ from .stride_direction import (
     MIN_STRIDE_M,
     MIN_STRIDE_S,
     SHANK_ANCHOR_AFTER_SWING,
-    samples_at,
-    stance_anchors,
+    mid_stance_anchors,
 )
 
 FloatArray = NDArray[np.float64]
@@ -76,15 +75,13 @@ def knee_headings(
     shank = Rotation.from_quat(shank_quat_common_wxyz, scalar_first=True)
     shank_arm = shank.apply(ANKLE_TO_KNEE_M * shank_to_segment[2])
     knee_velocity = np.cross(shank.apply(shank_gyr_radps), shank_arm)[:, :2]
-    anchors = (
-        stance_anchors(
-            shank_gyr_radps,
-            shank_to_segment[1],
-            sampling_rate_hz=shank_rate_hz,
-            after_swing=SHANK_ANCHOR_AFTER_SWING,
-        )
-        if anchor_times_s is None
-        else samples_at(shank_t_s, anchor_times_s)
+    anchors = mid_stance_anchors(
+        shank_t_s,
+        shank_gyr_radps,
+        shank_to_segment[1],
+        sampling_rate_hz=shank_rate_hz,
+        after_swing=SHANK_ANCHOR_AFTER_SWING,
+        anchor_times_s=anchor_times_s,
     )
     ref_t, ref_direction = walking_direction_rad
     dt = np.diff(thigh_t_s, prepend=thigh_t_s[0])

@@ -86,9 +86,22 @@ def stance_anchors(
     return np.asarray(anchors, dtype=np.intp)
 
 
-def samples_at(t_s: FloatArray, times_s: FloatArray) -> IntArray:
-    """Indices of the first samples at or after `times_s` (those inside the recording)."""
-    inside = times_s[(times_s >= t_s[0]) & (times_s <= t_s[-1])]
+def mid_stance_anchors(
+    t_s: FloatArray,
+    gyr_radps: FloatArray,
+    flexion_axis: FloatArray,
+    *,
+    sampling_rate_hz: float,
+    after_swing: float | None,
+    anchor_times_s: FloatArray | None,
+) -> IntArray:
+    """`stance_anchors`, or where the anchors' times are known from elsewhere (a shank's foot's
+    stillest instants) the first samples at or after them inside the recording."""
+    if anchor_times_s is None:
+        return stance_anchors(
+            gyr_radps, flexion_axis, sampling_rate_hz=sampling_rate_hz, after_swing=after_swing
+        )
+    inside = anchor_times_s[(anchor_times_s >= t_s[0]) & (anchor_times_s <= t_s[-1])]
     return np.unique(np.searchsorted(t_s, inside)).astype(np.intp)
 
 
@@ -116,15 +129,13 @@ def stride_directions(
     acc_world[:, 2] -= G_MPS2
     lever_world = rotation.apply(sensor_to_segment.T @ pod_from_still_m)
     velocity_anchor = np.cross(rotation.apply(gyr_radps), lever_world)
-    anchors = (
-        stance_anchors(
-            gyr_radps,
-            sensor_to_segment[1],
-            sampling_rate_hz=sampling_rate_hz,
-            after_swing=SHANK_ANCHOR_AFTER_SWING if np.any(pod_from_still_m) else None,
-        )
-        if anchor_times_s is None
-        else samples_at(t_s, anchor_times_s)
+    anchors = mid_stance_anchors(
+        t_s,
+        gyr_radps,
+        sensor_to_segment[1],
+        sampling_rate_hz=sampling_rate_hz,
+        after_swing=SHANK_ANCHOR_AFTER_SWING if np.any(pod_from_still_m) else None,
+        anchor_times_s=anchor_times_s,
     )
     dt = 1.0 / sampling_rate_hz
     times: list[float] = []

@@ -459,9 +459,9 @@ def load_record(directory: Path | str, pod_id: int) -> ImuCalibrationRecord:
 
 
 def calibrate_recording(recording: Recording, directory: Path | str) -> tuple[Recording, list[str]]:
-    """The recording with every pod that names its `pod_id` corrected by its record in
-    `directory` (a pod_id without a record there is refused: `load_record`), and the names of the
-    pods left as recorded because they name no pod_id."""
+    """The recording with every pod that names its `pod_id` (258, "0x0102" or "gaitchain-0102")
+    corrected by its record in `directory` (a pod_id without a record there is refused:
+    `load_record`), and the names of the pods left as recorded because they name no pod_id."""
     pods: list[PodRecording] = []
     uncalibrated: list[str] = []
     for pod in recording.pods:
@@ -469,7 +469,7 @@ def calibrate_recording(recording: Recording, directory: Path | str) -> tuple[Re
             pods.append(pod)
             uncalibrated.append(pod.name)
             continue
-        record = load_record(directory, int(pod.extra["pod_id"]))
+        record = load_record(directory, parse_pod_id(str(pod.extra["pod_id"])))
         acc, gyr, mag = record.correct(pod.acc_mps2, pod.gyr_radps, pod.mag_ut)
         pods.append(replace(pod, acc_mps2=acc, gyr_radps=gyr, mag_ut=mag))
     return Recording(pods, recording.extra), uncalibrated

@@ -80,6 +80,7 @@ def test_a_pod_without_its_record_is_refused_and_one_without_pod_id_is_named(
     assert "no calibration record for pod 0x0100" in capsys.readouterr().err
     index = json.loads((walk / "recording.json").read_text())
     del index["pods"][0]["pod_id"]
+    index["pods"][1]["pod_id"] = f"0x{index['pods'][1]['pod_id']:04x}"  # as a person types it
     unnamed = tmp_path / "unnamed"
     unnamed.mkdir()
     for path in walk.iterdir():
@@ -87,3 +88,8 @@ def test_a_pod_without_its_record_is_refused_and_one_without_pod_id_is_named(
     (unnamed / "recording.json").write_text(json.dumps(index))
     _analyze([str(unnamed), "--calibration", str(partial)], tmp_path / "b.json")
     assert "pelvis: no pod_id in the recording, so not calibrated" in capsys.readouterr().out
+    index["pods"][1]["pod_id"] = "pod two"
+    (unnamed / "recording.json").write_text(json.dumps(index))
+    with pytest.raises(SystemExit):
+        main(["analyze", str(unnamed), "--calibration", str(partial), "--json", str(tmp_path)])
+    assert "pod id 'pod two' is not" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import signal
 import webbrowser
 from pathlib import Path
 
+from ..calibration_records import ImuCalibrationRecord, load_records
 from ..link.paired import default_path
 from ..live.app import LiveApp, PacedClock, browser_available
 from ..live.assessment import Replay
@@ -39,6 +40,7 @@ def _serve(
     *,
     open_browser: bool,
     battery_replay: Replay | None = None,
+    calibrations: dict[int, ImuCalibrationRecord] | None = None,
 ) -> int:
     token = check_binding(args.host, args.token, args.allow_network)
     clock = PacedClock()
@@ -53,6 +55,7 @@ def _serve(
         verdicts=verdicts,
         record_dir=Path(args.record_dir),
         battery_replay=battery_replay,
+        calibrations=calibrations,
     )
 
     def ready() -> None:
@@ -91,9 +94,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _live(args: argparse.Namespace) -> int:
     path = Path(args.paired) if args.paired else default_path()
     targets = asyncio.run(chosen_targets(args.pods, None, path))
+    calibrations = None
+    if args.calibration:
+        # every record is read before connecting: a pod without one is refused here, not found
+        # uncorrected on the dashboard
+        calibrations = load_records(args.calibration, (t.pod_id for t in targets))
     names = ", ".join(t.name or f"{t.pod_id:04x}" for t in targets)
     print(f"gaitchain: connecting to {len(targets)} pod(s) over BLE: {names}")
-    return _serve(args, chosen_pods(targets), open_browser=False)
+    return _serve(args, chosen_pods(targets), open_browser=False, calibrations=calibrations)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +145,12 @@ def register(commands: Commands) -> None:
     live.add_argument("--paired", help="the paired-pods file (default ~/.config/gaitchain)")
     live.add_argument(
         "--no-pair", action="store_true", help="never pair: refuse pods that are not bonded"
+    )
+    live.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="calibration records (pod-XXXX.json, from gaitchain calibrate imu) of every chosen "
+        "pod, applied before fusion; a pod without one is refused",
     )
     _common(live)
     live.add_argument("--no-browser", action="store_true", help=argparse.SUPPRESS)

@@ -55,14 +55,23 @@ def rest_mask(
     sampling_rate_hz: float,
     max_gyr_radps: float = 0.2,
     max_acc_dev_mps2: float = 0.4,
+    max_gravity_error_mps2: float = 1.5,
     min_duration_s: float = 1.0,
 ) -> BoolArray:
-    """Samples inside still stretches of at least `min_duration_s` (gyro and gravity steady)."""
+    """Samples inside still stretches of at least `min_duration_s`: the gyroscope quiet and the
+    specific force steady. Steady means close to its own local mean, not to g: an accelerometer
+    that is off by its bias (uncalibrated, 30-60 mg is not rare) still stands still; only a
+    reading more than `max_gravity_error_mps2` from g (not a pod at rest on Earth) is refused."""
     window = max(1, round(0.25 * sampling_rate_hz))
-    kernel = np.ones(window) / window
-    gyr_norm = np.convolve(np.linalg.norm(gyr_radps, axis=1), kernel, "same")
-    acc_dev = np.convolve(np.abs(np.linalg.norm(acc_mps2, axis=1) - G_MPS2), kernel, "same")
-    still = (gyr_norm < max_gyr_radps) & (acc_dev < max_acc_dev_mps2)
+    gyr_norm = uniform_filter1d(np.linalg.norm(gyr_radps, axis=1), window)
+    acc_norm = np.linalg.norm(acc_mps2, axis=1)
+    local_mps2 = uniform_filter1d(acc_norm, window)
+    acc_dev = uniform_filter1d(np.abs(acc_norm - local_mps2), window)
+    still = (
+        (gyr_norm < max_gyr_radps)
+        & (acc_dev < max_acc_dev_mps2)
+        & (np.abs(local_mps2 - G_MPS2) < max_gravity_error_mps2)
+    )
     out = np.zeros_like(still)
     for start, end in true_runs(still):
         if end - start >= min_duration_s * sampling_rate_hz:
@@ -161,12 +170,15 @@ STEADY_MARGIN_S: Final = 3.0
 body onto one leg and speed it up or slow it down, at about the stride frequency."""
 
 
+MIN_STEADY_WALKING_S: Final = 5.0
+"""The pelvis's sway axis needs this much steady walking (a few strides past the first steps)."""
+
+
 def steady_walking(walking: BoolArray, sampling_rate_hz: float) -> BoolArray:
-    """`walking` without its first and last `STEADY_MARGIN_S` of every bout; all of it where
-    that would leave less than twice that margin."""
+    """`walking` without its first and last `STEADY_MARGIN_S` of every bout."""
     margin = round(STEADY_MARGIN_S * sampling_rate_hz)
-    steady = binary_erosion(walking, np.ones(2 * margin + 1, dtype=bool))
-    return steady if steady.sum() >= 2 * margin else walking
+    steady: BoolArray = binary_erosion(walking, np.ones(2 * margin + 1, dtype=bool))
+    return steady
 
 
 def orthonormal_frame(
@@ -290,7 +302,15 @@ class SegmentAlignment:
         gravity = Rotation.from_quat(orientation, scalar_first=True).inv().apply([0, 0, G_MPS2])
         linear = acc - gravity
         horizontal = linear - np.outer(linear @ vertical, vertical)
-        sway = sosfiltfilt(sos, horizontal, axis=0)[steady_walking(walking, rate_hz)]
+        steady = steady_walking(walking, rate_hz)
+        steady_s = steady.sum() / rate_hz
+        if steady_s < MIN_STEADY_WALKING_S:
+            raise AlignmentError(
+                f"pelvis: only {steady_s:.1f} s of steady walking (the first and last "
+                f"{STEADY_MARGIN_S:g} s of each walk do not count); the pelvis needs "
+                f"{MIN_STEADY_WALKING_S:g} s to find the walking direction: walk on"
+            )
+        sway = sosfiltfilt(sos, horizontal, axis=0)[steady]
         sideways, share = principal_axis(sway)
         forward = np.cross(sideways, vertical)
         if float(np.dot(self._start_displacement(acc, gyr, vertical, rest, rate_hz), forward)) < 0:

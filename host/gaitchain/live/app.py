@@ -10,9 +10,10 @@ import os
 import sys
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..calibration_records import ImuCalibrationRecord
 from .assessment import Replay
 from .hub import LiveHub
 from .link import PodLink
@@ -56,6 +57,7 @@ class LiveApp:
         verdicts: VerdictSource | None = None,
         record_dir: Path | str = "recordings",
         battery_replay: Replay | None = None,
+        calibrations: Mapping[int, ImuCalibrationRecord] | None = None,
         interval_s: float = 0.01,
         gil_switch_s: float | None = GIL_SWITCH_S,
     ) -> None:
@@ -70,6 +72,7 @@ class LiveApp:
             verdicts=verdicts,
             record_dir=record_dir,
             battery_replay=battery_replay,
+            calibrations=calibrations,
         )
         self.runner = LiveRunner(self.pipeline, interval_s=interval_s)
         self.server = LiveServer(

@@ -9,7 +9,8 @@ carries packets (it connects, asks each pod's info and starts it on every connec
 `live/link.py`). Everything the stream layer asks for (pings, resend requests) is written back
 through the link. `record(True)` opens a journal in `record_dir` (every packet from then on, before
 anything else reads it; `gaitchain.stream.journal_to_recording` converts it), `record(False)`
-closes it.
+closes it. The journal keeps the pods' raw counts; pods with a calibration record in
+`calibrations` (by pod id) are corrected by it before fusion, and their row says so.
 """
 
 import math
@@ -17,13 +18,14 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..calibration_records import ImuCalibrationRecord
 from ..stream import ClockModel, JournalWriter, PodStream, SampleChunk, StreamAssembler
 from .angles import SegmentAngles, TraceHistory
 from .assessment import LiveBattery, Replay
@@ -61,7 +63,8 @@ class LivePipeline:
     `LiveChain`); with `chain=False` strides come from `LiveStrides` and are measured by
     `metrics` (default: timing plus trace metrics). `verdicts` is the chain-driver verdict source
     (default: the chain analysis's classifier). `battery_replay` is the demo's stand-in for the
-    battery's tests (`live.assessment`)."""
+    battery's tests (`live.assessment`). `calibrations` holds the pods' calibration records by
+    pod id."""
 
     def __init__(
         self,
@@ -76,8 +79,10 @@ class LivePipeline:
         battery_replay: Replay | None = None,
         record_dir: Path | str = "recordings",
         snapshot_every_s: float = 0.5,
+        calibrations: Mapping[int, ImuCalibrationRecord] | None = None,
     ) -> None:
         self.link = link
+        self.calibrations = dict(calibrations or {})
         self.hub = hub
         self.now_s = now_s
         self.history = TraceHistory()
@@ -181,7 +186,7 @@ class LivePipeline:
             pod.segment, pod.side = info.segment.name.lower(), info.side.name.lower()
             if pod.segment not in FUSED_SEGMENTS:
                 return
-            pod.fusion = PodFusion(pod.segment)
+            pod.fusion = PodFusion(pod.segment, calibration=self.calibrations.get(chunk.pod_id))
             if pod.segment == "foot" and self.chain is None:
                 pod.strides = LiveStrides(pod.side)
         fused = pod.fusion.add(chunk)
@@ -239,7 +244,9 @@ class LivePipeline:
                     "t_s": start + float(row["stride_time_s"]),
                     "straight": bool(row["straight"]),
                 }
-                | {k: _finite(v) for k, v in values.items()}
+                # every column, None where this window could not measure it (the pelvis aligns
+                # a few seconds after the shanks and feet, for instance)
+                | {k: _finite(values[k]) if k in values else None for k in TABLE_COLUMNS}
             )
         self.strides_total += len(rows)
         self.hub.publish_strides(published)
@@ -272,6 +279,7 @@ class LivePipeline:
             if len(pod.rate_window) >= 2:
                 (t0, n0), (t1, n1) = pod.rate_window[0], pod.rate_window[-1]
                 rate = (n1 - n0) / (t1 - t0) if t1 > t0 else math.nan
+            record = self.calibrations.get(pod_id)
             rows.append(
                 {
                     "pod": f"{pod_id:04x}",
@@ -288,6 +296,7 @@ class LivePipeline:
                     "drift_ppm": _finite(clock.drift_ppm_),
                     "clock_uncertainty_us": _finite(clock.uncertainty_us_),
                     "alignment": pod.fusion.alignment_note if pod.fusion else "waiting for info",
+                    "calibration": record.created_utc[:10] if record is not None else "none",
                 }
             )
         return rows

@@ -1,6 +1,8 @@
 """One pod's live fusion: counts to SI units, a streaming orientation, and the segment frame.
 
-`PodFusion.add(chunk)` takes the in-order `SampleChunk`s of one pod. Orientation comes from VQF's
+`PodFusion.add(chunk)` takes the in-order `SampleChunk`s of one pod; with the pod's calibration
+record (`gaitchain calibrate imu`) the readings are corrected by it before anything else, as
+`gaitchain analyze --calibration` corrects a recording. Orientation comes from VQF's
 streaming filter (6D: gravity-referenced inclination, arbitrary heading), carried across chunks so
 it is sample for sample what `VqfOrientation` in online mode gives on the whole stream. The
 sensor-to-segment alignment (`SegmentAlignment`) needs quiet standing followed by walking: the
@@ -17,6 +19,7 @@ import vqf
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from ..calibration_records import ImuCalibrationRecord
 from ..fusion.alignment import AlignmentError, SegmentAlignment
 from ..stream import SampleChunk
 
@@ -38,12 +41,14 @@ class FusedSamples:
 
 
 class PodFusion:
-    """Live fusion of one pod worn on `segment` (see the module docstring)."""
+    """Live fusion of one pod worn on `segment`, corrected by `calibration` when given (see the
+    module docstring)."""
 
     def __init__(
         self,
         segment: str,
         *,
+        calibration: ImuCalibrationRecord | None = None,
         min_standing_s: float = 2.0,
         min_walking_s: float = 8.0,
         align_retry_s: float = 2.0,
@@ -52,6 +57,7 @@ class PodFusion:
         if segment not in FUSED_SEGMENTS:
             raise ValueError(f"segment {segment!r} is not one of {', '.join(FUSED_SEGMENTS)}")
         self.segment = segment
+        self.calibration = calibration
         self.min_standing_s = min_standing_s
         self.min_walking_s = min_walking_s
         self.align_retry_s = align_retry_s
@@ -81,6 +87,8 @@ class PodFusion:
             self._filter = vqf.VQF(1.0 / self.rate_hz)
         acc = chunk.acc_counts.astype(np.float64) * config.acc_scale_mps2_per_lsb
         gyr = chunk.gyr_counts.astype(np.float64) * config.gyr_scale_radps_per_lsb
+        if self.calibration is not None:
+            acc, gyr, _ = self.calibration.correct(acc, gyr)
         out = self._filter.updateBatch(np.ascontiguousarray(gyr), np.ascontiguousarray(acc))
         quat = np.asarray(out["quat6D"], dtype=np.float64)
         if self.sensor_to_segment is None:

@@ -98,8 +98,9 @@ def test_strides_carry_the_chain_metrics_on_both_sides(demo: DemoRun) -> None:
         straight = [r for r in rows if r["straight"]]
         assert len(straight) >= 30, f"{side}: {len(straight)} straight strides in two minutes"
         assert [r["index"] for r in rows] == list(range(len(rows))), "numbered once each"
+        assert all(set(TABLE_COLUMNS) <= set(r) for r in rows), "every column, None if unknown"
         for column in TABLE_COLUMNS:
-            values = [r[column] for r in straight if r.get(column) is not None]
+            values = [r[column] for r in straight if r[column] is not None]
             assert len(values) >= 0.8 * len(straight), f"{side} {column} is measured"
     ends = [r["t_s"] for r in demo.rows]
     assert max(ends) > DEADLINE_S - 10.0, "strides keep coming while the walk goes on"

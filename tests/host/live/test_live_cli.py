@@ -38,6 +38,30 @@ def test_live_connects_only_to_chosen_or_paired_pods(
     assert "no pods chosen" in err and "gaitchain pair" in err and str(empty) in err
 
 
+def test_live_refuses_a_chosen_pod_without_its_calibration_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paired = tmp_path / "pods.json"
+    pod = {"address": "C0:DE:00:00:01:02", "pod_id": 0x0102, "name": "gaitchain-0102"}
+    paired.write_text(
+        json.dumps(
+            {
+                "format": "gaitchain-paired-pods",
+                "version": 1,
+                "pods": [pod | {"segment": "shank", "side": "left"}],
+            }
+        )
+    )
+    records = tmp_path / "calibration"
+    records.mkdir()
+    argv = ["live", "--link", "ble", "--paired", str(paired), "--calibration", str(records)]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--port", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "no calibration record for pod 0x0102" in err and "gaitchain calibrate imu" in err
+
+
 def test_demo_prints_its_url_and_serves(tmp_path: Path) -> None:
     gaitchain = str(Path(sys.executable).parent / "gaitchain")
     command = [gaitchain, "demo", "--no-browser", "--port", "0"]

@@ -12,6 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from gaitchain.calibration_records import (
+    AccelerometerCalibration,
+    GyroscopeCalibration,
+    ImuCalibrationRecord,
+)
 from gaitchain.link.virtual import VirtualPods
 from gaitchain.live.angles import CHANNELS
 from gaitchain.live.assessment import LiveBattery
@@ -37,6 +42,17 @@ from gaitchain.stream import read_journal
 logging.getLogger("bumble").setLevel(logging.ERROR)
 DROPPED = 0x0104  # the left foot pod goes out of range for 2 s
 COMMANDED = 0x0101  # the pelvis pod is stopped and started again by commands
+CALIBRATION = ImuCalibrationRecord(
+    COMMANDED,
+    "2026-11-20T09:00:00Z",
+    "0.1.0",
+    GyroscopeCalibration(np.zeros(3), 10.0, {}),
+    AccelerometerCalibration("six-position", np.zeros(3), np.eye(3), 9.80665, 6, 0.001, {}),
+    None,
+    [],
+)
+"""The commanded pod's calibration record (the pods' own errors are not known here: one that
+changes nothing; `test_pod_fusion.py` shows a record's effect)."""
 
 
 class Run:
@@ -65,6 +81,7 @@ class Run:
             chain=LiveChain(executor=InlineExecutor()),
             battery=LiveBattery(executor=InlineExecutor()),
             record_dir=self.tmp / "recordings",
+            calibrations={COMMANDED: CALIBRATION},
         )
         self.pipeline.start()
         await self.run_to(20.0)
@@ -144,6 +161,11 @@ def test_pods_report_link_rate_and_clock(run: Run) -> None:
         assert row["battery_pct"] is not None and 0 < row["battery_pct"] <= 100
         assert row["alignment"].startswith("aligned")
         assert row["lost_samples"] == 0
+        calibrated = spec.pod_id == COMMANDED
+        assert row["calibration"] == ("2026-11-20" if calibrated else "none")
+        fusion = run.pipeline.pods[spec.pod_id].fusion
+        assert fusion is not None
+        assert fusion.calibration is (CALIBRATION if calibrated else None)
 
 
 def test_dropped_link_is_reported_and_nothing_is_lost(run: Run) -> None:

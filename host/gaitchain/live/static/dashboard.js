@@ -89,6 +89,7 @@ function applyPods(pods) {
     cell(tr, p.lost_samples);
     cell(tr, fmt(p.drift_ppm, 1));
     cell(tr, fmt(p.clock_uncertainty_us, 0));
+    cell(tr, p.calibration);
     cell(tr, p.alignment);
     body.appendChild(tr);
   }

@@ -7,21 +7,28 @@ anatomical flexion axis (shank, foot, thigh) or x the walking direction (pelvis)
 completes the right-handed frame.
 """
 
+import math
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from ..calibration_records import (
+    AccelerometerCalibration,
+    GyroscopeCalibration,
+    ImuCalibrationRecord,
+)
 from ..fusion import VqfOrientation
 from ..fusion.alignment import SegmentAlignment
 from ..fusion.heading import CommonHeading, PodHeadingInput, wrap_rad, yaw_of
 from ..fusion.imu_calibration import AccelerometerFit, find_static_holds
 from ..fusion.knee_axis import knee_aligned_thighs
 from ..gait.kinematics import segment_kinematics
+from ..live.pod_fusion import PodFusion
 from ..signals import G_MPS2
 from .body import Body
-from .imu import PodSignals
+from .imu import PodSignals, stream_chunks
 from .walk import SimulatedWalk
 
 FloatArray = NDArray[np.float64]
@@ -203,19 +210,50 @@ def six_face_capture(
     return t_s, acc, gyr
 
 
+def six_face_record(pod: PodSignals, rng: np.random.Generator) -> ImuCalibrationRecord:
+    """The record `gaitchain calibrate imu` writes for this pod: the accelerometer fitted to a
+    simulated six-face capture (`six_face_capture`), the gyroscope's bias as a rest step reads
+    it at the start of the walk."""
+    t_s, acc, gyr = six_face_capture(pod, rng)
+    fit = AccelerometerFit(method="six-position").estimate(find_static_holds(t_s, acc, gyr))
+    accelerometer = AccelerometerCalibration(
+        "six-position", fit.offset_mps2_, fit.matrix_, G_MPS2, len(SIX_FACES), 0.0
+    )
+    gyroscope = GyroscopeCalibration(pod.gyr_bias_radps[0].copy(), 10.0)
+    return ImuCalibrationRecord(0, "", "", gyroscope, accelerometer, None, [])
+
+
 def calibrated_alignment_errors(walk: SimulatedWalk, seed: int = 0) -> dict[str, float]:
-    """Alignment errors after each pod's accelerometer is calibrated with `gaitchain calibrate`'s
-    six-position fit on a simulated six-face capture of that same pod."""
+    """Alignment errors after each pod is corrected by the record of `six_face_record`."""
     rng = np.random.default_rng(seed)
     out: dict[str, float] = {}
     for pod in walk.pods:
-        t_s, acc, gyr = six_face_capture(pod, rng)
-        fit = AccelerometerFit(method="six-position").estimate(find_static_holds(t_s, acc, gyr))
-        corrected = (pod.acc_mps2 - fit.offset_mps2_) @ fit.matrix_.T
+        acc, gyr, _ = six_face_record(pod, rng).correct(pod.acc_mps2, pod.gyr_radps)
         estimate = SegmentAlignment(pod.spec.segment).estimate(
-            corrected, pod.gyr_radps, sampling_rate_hz=pod.spec.rate_hz
+            acc, gyr, sampling_rate_hz=pod.spec.rate_hz
         )
         out[pod.spec.name] = rotation_angle_deg(
             estimate.sensor_to_segment_, true_sensor_to_segment(walk.body, pod)
         )
+    return out
+
+
+def live_alignment_errors(
+    walk: SimulatedWalk, records: dict[str, ImuCalibrationRecord] | None = None
+) -> dict[str, tuple[float, float]]:
+    """Per pod: the error (deg) of the alignment the live dashboard makes (`PodFusion`: the first
+    one that standing and walking allow, tried every 2 s), corrected by its record in `records`
+    where given, and when it was made (s of the recording); (nan, nan) if never."""
+    out: dict[str, tuple[float, float]] = {}
+    for pod in walk.pods:
+        name = pod.spec.name
+        fusion = PodFusion(pod.spec.segment, calibration=(records or {}).get(name))
+        out[name] = (math.nan, math.nan)
+        for chunk in stream_chunks(pod):
+            fusion.add(chunk)
+            if fusion.sensor_to_segment is not None:
+                truth = true_sensor_to_segment(walk.body, pod)
+                error_deg = rotation_angle_deg(fusion.sensor_to_segment, truth)
+                out[name] = (error_deg, float(chunk.t_host_s[-1]))
+                break
     return out

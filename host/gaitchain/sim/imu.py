@@ -21,7 +21,9 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
+from ..protocol import SampleFlags, StreamConfig
 from ..signals import G_MPS2
+from ..stream import SampleChunk
 from .body import Body, apply, rot_y
 from .params import ImuErrors, ParameterError
 
@@ -289,3 +291,31 @@ def synthesize(
         np.broadcast_to(sensor.acc_bias_mps2, acc.shape),
         sensor.acc_matrix,
     )
+
+
+def stream_chunks(
+    pod: PodSignals,
+    *,
+    pod_id: int = 1,
+    samples_per_batch: int = 18,
+    acc_range_g: float = 16.0,
+    gyr_range_dps: float = 2000.0,
+) -> list[SampleChunk]:
+    """The pod's readings as the stream layer hands a pod's samples over (`SampleChunk`s of
+    `samples_per_batch`, 16-bit counts at the given full scales, host time = sample time), for
+    the live fusion without the link and the emulated chip."""
+    rate_hz = round(pod.spec.rate_hz)
+    acc_scale = acc_range_g * G_MPS2 / 32768
+    gyr_scale = float(np.radians(gyr_range_dps)) / 32768
+    config = StreamConfig(
+        pod_id, 0, rate_hz, acc_scale, gyr_scale, 0.0, SampleFlags.NONE, samples_per_batch
+    )
+    acc = np.clip(np.round(pod.acc_mps2 / acc_scale), -32768, 32767).astype(np.int16)
+    gyr = np.clip(np.round(pod.gyr_radps / gyr_scale), -32768, 32767).astype(np.int16)
+    chunks: list[SampleChunk] = []
+    for seq, start in enumerate(range(0, acc.shape[0], samples_per_batch)):
+        end = min(start + samples_per_batch, acc.shape[0])
+        t_s = pod.t_s[start:end]
+        counts = (acc[start:end], gyr[start:end], None, None, SampleFlags.NONE, config, 0)
+        chunks.append(SampleChunk(pod_id, 0, seq, t_s * 1e6, t_s, *counts))
+    return chunks

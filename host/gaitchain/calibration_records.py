@@ -21,7 +21,6 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -457,12 +456,6 @@ def load_record(directory: Path | str, pod_id: int) -> ImuCalibrationRecord:
             "rename the file or fix pod_id"
         )
     return record
-
-
-def load_records(directory: Path | str, pod_ids: Iterable[int]) -> dict[int, ImuCalibrationRecord]:
-    """The records of every pod in `pod_ids`, by pod id; refused as a whole when one is missing or
-    unreadable (`load_record`), so that no pod goes uncorrected unnoticed."""
-    return {pod_id: load_record(directory, pod_id) for pod_id in pod_ids}
 
 
 def calibrate_recording(recording: Recording, directory: Path | str) -> tuple[Recording, list[str]]:

@@ -11,7 +11,7 @@ import signal
 import webbrowser
 from pathlib import Path
 
-from ..calibration_records import ImuCalibrationRecord, load_records
+from ..calibration_records import ImuCalibrationRecord, load_record
 from ..link.paired import default_path
 from ..live.app import LiveApp, PacedClock, browser_available
 from ..live.assessment import Replay
@@ -98,7 +98,7 @@ def _live(args: argparse.Namespace) -> int:
     if args.calibration:
         # every record is read before connecting: a pod without one is refused here, not found
         # uncorrected on the dashboard
-        calibrations = load_records(args.calibration, (t.pod_id for t in targets))
+        calibrations = {t.pod_id: load_record(args.calibration, t.pod_id) for t in targets}
     names = ", ".join(t.name or f"{t.pod_id:04x}" for t in targets)
     print(f"gaitchain: connecting to {len(targets)} pod(s) over BLE: {names}")
     return _serve(args, chosen_pods(targets), open_browser=False, calibrations=calibrations)

@@ -25,6 +25,7 @@ from ..protocol import SampleFlags, StreamConfig
 from ..signals import G_MPS2
 from ..stream import SampleChunk
 from .body import Body, apply, rot_y
+from .lsm6dsv16x import ACCEL_SENSITIVITY_MG, GYRO_SENSITIVITY_MDPS, accel_counts, gyro_counts
 from .params import ImuErrors, ParameterError
 
 FloatArray = NDArray[np.float64]
@@ -293,25 +294,26 @@ def synthesize(
     )
 
 
+POD_ACC_FS_CODE: Final = 3
+"""FS_XL code of the pods' default full scale, +-16 g (`firmware/pod/config.py`)."""
+POD_GYR_FS_CODE: Final = 4
+"""FS_G code of the pods' default full scale, +-2000 dps."""
+
+
 def stream_chunks(
-    pod: PodSignals,
-    *,
-    pod_id: int = 1,
-    samples_per_batch: int = 18,
-    acc_range_g: float = 16.0,
-    gyr_range_dps: float = 2000.0,
+    pod: PodSignals, *, pod_id: int = 1, samples_per_batch: int = 18
 ) -> list[SampleChunk]:
     """The pod's readings as the stream layer hands a pod's samples over (`SampleChunk`s of
-    `samples_per_batch`, 16-bit counts at the given full scales, host time = sample time), for
-    the live fusion without the link and the emulated chip."""
+    `samples_per_batch`, the chip's counts at the pods' default full scales, host time = sample
+    time), for the live fusion without the link and the emulated chip."""
+    acc_scale = ACCEL_SENSITIVITY_MG[POD_ACC_FS_CODE] * 1e-3 * G_MPS2
+    gyr_scale = float(np.radians(GYRO_SENSITIVITY_MDPS[POD_GYR_FS_CODE] * 1e-3))
     rate_hz = round(pod.spec.rate_hz)
-    acc_scale = acc_range_g * G_MPS2 / 32768
-    gyr_scale = float(np.radians(gyr_range_dps)) / 32768
     config = StreamConfig(
         pod_id, 0, rate_hz, acc_scale, gyr_scale, 0.0, SampleFlags.NONE, samples_per_batch
     )
-    acc = np.clip(np.round(pod.acc_mps2 / acc_scale), -32768, 32767).astype(np.int16)
-    gyr = np.clip(np.round(pod.gyr_radps / gyr_scale), -32768, 32767).astype(np.int16)
+    acc = accel_counts(pod.acc_mps2, POD_ACC_FS_CODE)
+    gyr = gyro_counts(pod.gyr_radps, POD_GYR_FS_CODE)
     chunks: list[SampleChunk] = []
     for seq, start in enumerate(range(0, acc.shape[0], samples_per_batch)):
         end = min(start + samples_per_batch, acc.shape[0])
